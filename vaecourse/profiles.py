@@ -62,7 +62,7 @@ _PROFILES = {
     "ci": Profile(name="ci", image_size=32, n_train=512, n_val=128, epochs=1, batch_size=64,
                   z_dim=16, filters=(16, 32), learning_rate=1e-3, dataset="synthetic",
                   digits_n=512, digits_epochs=1),
-    "book": Profile(name="book", image_size=64, n_train=8000, n_val=1000, epochs=6, batch_size=64,
+    "book": Profile(name="book", image_size=64, n_train=8000, n_val=1000, epochs=5, batch_size=64,
                     z_dim=128, filters=(32, 64, 128, 256), learning_rate=5e-4, dataset="synthetic",
                     digits_n=5000, digits_epochs=5),
     "full": Profile(name="full", image_size=96, n_train=170_000, n_val=32_599, epochs=24,

@@ -1,0 +1,61 @@
+"""The profile object: chosen by environment, validated, and scaled in the right order."""
+import pytest
+
+import vaecourse
+from vaecourse import profiles
+
+
+def test_env_selects_profile(monkeypatch):
+    for name in ("ci", "book", "full"):
+        monkeypatch.setenv(profiles.ENV_PROFILE, name)
+        assert vaecourse.profile().name == name
+
+
+def test_explicit_name_wins_over_env(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_PROFILE, "ci")
+    assert vaecourse.profile("book").name == "book"
+
+
+def test_default_without_gpu_is_book(monkeypatch):
+    monkeypatch.delenv(profiles.ENV_PROFILE, raising=False)
+    monkeypatch.setattr(profiles, "has_gpu", lambda: False)
+    assert profiles.profile().name == "book"
+    monkeypatch.setattr(profiles, "has_gpu", lambda: True)
+    assert profiles.profile().name == "full"
+
+
+def test_unknown_profile_says_what_to_do(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_PROFILE, "huge")
+    with pytest.raises(ValueError, match="VAECOURSE_PROFILE.*ci, book, full"):
+        vaecourse.profile()
+
+
+def test_data_switch(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_DATA, "celeba")
+    assert vaecourse.profile("ci").dataset == "celeba"
+    monkeypatch.setenv(profiles.ENV_DATA, "imagenet")
+    with pytest.raises(ValueError, match="VAECOURSE_DATA"):
+        vaecourse.profile("ci")
+
+
+def test_full_is_the_series_setting():
+    p = vaecourse.profile("full")
+    assert (p.image_size, p.n_train, p.epochs, p.batch_size, p.z_dim) == (96, 170_000, 24, 128, 256)
+    assert p.filters == (32, 64, 128, 256) and p.dataset == "celeba"
+
+
+def test_profiles_grow_from_ci_to_full():
+    ci, book, full = (vaecourse.profile(n) for n in ("ci", "book", "full"))
+    for field in ("image_size", "n_train", "n_val", "epochs", "z_dim", "digits_n"):
+        assert getattr(ci, field) < getattr(book, field) < getattr(full, field), field
+    # every conv stride halves the image: the encoder output must stay at least 2x2
+    for p in (ci, book, full):
+        assert p.image_size // 2 ** len(p.filters) >= 2
+
+
+def test_pick_and_describe():
+    p = vaecourse.profile("book")
+    assert p.pick(ci=1, book=2, full=3) == 2
+    line = p.describe()
+    assert line.startswith("profile=book") and "64x64x3" in line and "z_dim=128" in line
+    assert p.replace(epochs=1).epochs == 1 and p.epochs == 5  # frozen original

@@ -1,0 +1,141 @@
+"""Train once, reuse everywhere: a disk cache of trained models.
+
+Several chapters (X, XI, XII and the latent-space chapters) study the same trained face
+VAE/AE.  :func:`cached_model` trains it on the first call and stores its weights and
+training history under ``cache_dir("models", <key>)``; later calls -- in other notebooks or
+other processes -- rebuild the architecture and load the weights.  The key combines the
+cache name, the run profile and a hash of the config, the profile and ``extra``, so a
+different profile or config never picks up a wrong model.
+
+Safety: files are written under temporary names and renamed; ``entry.json`` (written last)
+records the SHA-256 of the weight file, so a partial or corrupt entry is detected and the
+model retrained.  A lock file serialises two processes that want the same model (e.g.
+pytest-xdist running two notebooks): the second waits and then loads what the first trained.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from . import history as hist
+from .io import atomic_path, cache_dir, write_json_atomic
+from .persistence import build_optimizer
+
+CACHE_VERSION = 1  # bump when training code changes in a way that invalidates old models
+WEIGHTS_FILE = "model.weights.h5"
+ENTRY_FILE = "entry.json"
+
+
+@dataclass
+class CachedModel:
+    """A model from the cache: ``trained`` is True if this call trained it."""
+
+    model: object
+    history: dict
+    path: Path
+    key: str
+    trained: bool
+
+
+def _profile_dict(profile) -> dict:
+    if profile is None:
+        return {}
+    d = dataclasses.asdict(profile)
+    d.pop("extra", None)
+    return d
+
+
+def cache_key(name: str, config, profile=None, extra=None) -> str:
+    """``<name>-<profile>-<hash>``; the hash covers config, profile, ``extra`` and
+    :data:`CACHE_VERSION`."""
+    payload = {"version": CACHE_VERSION, "name": name, "config": config.to_dict(),
+               "profile": _profile_dict(profile), "extra": extra}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{name}-{getattr(profile, 'name', 'noprofile')}-{digest[:12]}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock across processes (released by the OS if a process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: atomic renames still keep entries consistent
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def read_entry(directory: Path, key: str):
+    """The entry dict if ``directory`` holds a complete, intact entry for ``key``; else a
+    string saying why not."""
+    entry_path, weights = directory / ENTRY_FILE, directory / WEIGHTS_FILE
+    if not entry_path.exists():
+        return "no entry"
+    try:
+        entry = json.loads(entry_path.read_text())
+    except (OSError, ValueError) as err:
+        return f"unreadable entry.json ({err})"
+    if entry.get("key") != key or entry.get("version") != CACHE_VERSION:
+        return "entry written for another key/version"
+    if not weights.exists():
+        return "weight file missing"
+    if _sha256(weights) != entry.get("weights_sha256"):
+        return "weight file does not match its checksum (partial or corrupt)"
+    return entry
+
+
+def cached_model(name: str, config, build_fn, train_fn, profile=None, extra=None,
+                 force: bool = False, verbose: bool = True) -> CachedModel:
+    """Return the trained model for (name, config, profile): from the cache, or by calling
+    ``model = build_fn(config)`` and ``train_fn(model)`` (which returns the history) once.
+
+    ``force=True`` retrains and overwrites.  ``extra`` (any JSON-able value) enters the key,
+    e.g. the data set version.
+    """
+    key = cache_key(name, config, profile, extra)
+    directory = cache_dir("models", key)
+    say = print if verbose else (lambda *a, **k: None)
+    with _locked(directory / ".lock"):
+        model = build_fn(config)
+        entry = None if force else read_entry(directory, key)
+        if isinstance(entry, dict):
+            try:
+                build_optimizer(model)  # so the saved optimizer state loads too
+                model.load_weights(directory / WEIGHTS_FILE)
+                say(f"loaded cached model {key} ({hist.summary(entry['history'])})")
+                return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False)
+            except Exception as err:  # e.g. the architecture code changed since
+                entry = f"weights do not fit the model ({type(err).__name__}: {err})"
+        if isinstance(entry, str) and entry != "no entry":
+            say(f"cache entry {key} not usable: {entry}; training again")
+        history = hist.as_dict(train_fn(model))
+        weights = directory / WEIGHTS_FILE
+        build_optimizer(model)  # a fixed layout: loading builds the optimizer too
+        with atomic_path(weights) as tmp:
+            model.save_weights(tmp)
+        write_json_atomic(directory / ENTRY_FILE, {
+            "key": key, "version": CACHE_VERSION, "name": name, "config": config.to_dict(),
+            "profile": _profile_dict(profile), "extra": extra, "history": history,
+            "weights_sha256": _sha256(weights), "keras": keras.__version__, "pid": os.getpid()})
+        say(f"trained and cached model {key} ({hist.summary(history)})")
+        return CachedModel(model, history, directory, key, True)

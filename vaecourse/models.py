@@ -1,0 +1,512 @@
+"""Configurable convolutional autoencoders: one builder for the AE and the VAE.
+
+A frozen :class:`VAEConfig` holds every choice the series and the two tutorials make
+(filters, kernels, strides, padding, z_dim, activation, batch norm, dropout, loss, KL
+factor ``fact``, output activation).  :func:`build_encoder` and :func:`build_decoder`
+turn a config into two functional Keras models; :func:`build_ae` joins them into a plain
+autoencoder and :func:`build_vae` into a VAE with one of the four KL mechanisms of
+:mod:`vaecourse.mechanisms`.
+
+Loss conventions (the same for every model the course builds):
+
+* ``reconstruction_loss`` = ``rec_factor`` x per-image error, averaged over the batch.
+  The per-pixel error (BCE or squared error) is averaged over the colour channels and then
+  *summed* (``rec_reduction="sum"``, the series) or *averaged* (``"mean"``, the two
+  tutorials) over the H x W pixel positions.
+* ``kl_loss`` = ``fact`` x KL(N(mu, sigma^2) || N(0, I)), summed over the latent
+  dimensions, averaged over the batch.
+* ``loss`` = ``reconstruction_loss + kl_loss``; so the "KL share" is ``kl_loss / loss``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import keras
+from keras import layers, ops
+
+ACTIVATIONS = ("leaky_relu", "relu", "selu")
+OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
+REC_LOSSES = ("bce", "mse")
+REC_REDUCTIONS = ("sum", "mean")
+DOWNSAMPLING = ("stride", "maxpool")
+PADDINGS = ("same", "valid")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+register = keras.saving.register_keras_serializable(package="vaecourse")
+
+
+# --------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VAEConfig:
+    """Everything that defines an (V)AE of the course.  Frozen: derive with ``replace``.
+
+    ``strides`` are the downsampling factors per layer: the stride of the Conv2D layer
+    (``downsampling="stride"``, the series) or the pool size of a MaxPooling2D layer after a
+    stride-1 convolution (``"maxpool"``, seed 002).  The decoder mirrors the encoder;
+    Cropping2D layers trim an upsampled map that came out larger than the encoder's.
+    """
+
+    name: str = "vae"
+    input_shape: tuple = (96, 96, 3)
+    filters: tuple = (32, 64, 128, 256)
+    kernel_sizes: tuple = (3, 3, 3, 3)
+    strides: tuple = (2, 2, 2, 2)
+    padding: tuple = ("same", "same", "same", "same")
+    downsampling: str = "stride"
+    z_dim: int = 256
+    variational: bool = True          # False: plain AE, deterministic Dense encoding
+    activation: str = "leaky_relu"    # leaky_relu | relu | selu (LeCun init, AlphaDropout)
+    batch_norm: bool = True
+    latent_batch_norm: bool = False   # seed 002 normalises mu and log_var
+    dropout: float = 0.0              # 0 = no dropout layers
+    output_activation: str = "sigmoid"  # sigmoid for [0, 1] data, tanh for [-1, 1] data
+    rec_loss: str = "bce"             # bce | mse
+    rec_reduction: str = "sum"        # sum | mean over pixel positions
+    rec_factor: float = 1.0           # seed 001's LOSS_FACTOR
+    fact: float = 5.0                 # weight of the KL loss
+    optimizer: str = "adam"
+    learning_rate: float = 5e-4
+
+    def __post_init__(self):
+        n = len(tuple(self.filters))
+        if n == 0:
+            raise ValueError("VAEConfig.filters is empty: give at least one filter count")
+        # Accept ints / lists for convenience and stretch a uniform list (all entries equal,
+        # e.g. the default kernels 3-3-3-3) to the number of layers; store tuples so that
+        # configs hash and compare.
+        for fname in ("kernel_sizes", "strides", "padding"):
+            value = getattr(self, fname)
+            value = (value,) * n if isinstance(value, (int, str)) else tuple(value)
+            if len(value) != n and len(set(value)) == 1:
+                value = value[:1] * n
+            object.__setattr__(self, fname, value)
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        self._validate()
+
+    def _validate(self):
+        n = len(self.filters)
+        for fname in ("kernel_sizes", "strides", "padding"):
+            if len(getattr(self, fname)) != n:
+                raise ValueError(f"VAEConfig.{fname} has {len(getattr(self, fname))} entries but "
+                                 f"filters has {n}: give one entry per conv layer")
+        choices = {"activation": ACTIVATIONS, "output_activation": OUTPUT_ACTIVATIONS,
+                   "rec_loss": REC_LOSSES, "rec_reduction": REC_REDUCTIONS,
+                   "downsampling": DOWNSAMPLING, "optimizer": OPTIMIZERS}
+        for fname, allowed in choices.items():
+            if getattr(self, fname) not in allowed:
+                raise ValueError(f"VAEConfig.{fname}={getattr(self, fname)!r}: "
+                                 f"choose one of {', '.join(allowed)}")
+        bad_pad = [p for p in self.padding if p not in PADDINGS]
+        if bad_pad:
+            raise ValueError(f"VAEConfig.padding contains {bad_pad}: use 'same' or 'valid'")
+        if len(self.input_shape) != 3:
+            raise ValueError(f"VAEConfig.input_shape={self.input_shape}: give (height, width, "
+                             "channels), or pass image_size=... to preset()/replace()")
+        if self.rec_loss == "bce" and self.output_activation == "tanh":
+            raise ValueError("BCE needs outputs in [0, 1] but tanh gives [-1, 1]: use "
+                             "rec_loss='mse' with tanh, or output_activation='sigmoid'")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"VAEConfig.dropout={self.dropout}: use a rate in [0, 1)")
+        if self.z_dim < 1:
+            raise ValueError(f"VAEConfig.z_dim={self.z_dim}: must be >= 1")
+        sizes = feature_sizes(self)
+        if min(min(hw) for hw in sizes) < 1:
+            raise ValueError(f"input {self.input_shape[:2]} is too small for {n} downsampling "
+                             f"layers (feature sizes {sizes}): use fewer filters or larger images")
+
+    @property
+    def image_size(self) -> int:
+        return self.input_shape[0]
+
+    def replace(self, **changes) -> "VAEConfig":
+        """A modified copy.  ``image_size=s`` sets a square ``input_shape``.  A new length of
+        ``filters`` trims (or extends with the last value) the per-layer lists you did not
+        also pass, so ``replace(filters=(16, 32))`` keeps working for any preset."""
+        changes = dict(changes)
+        if "image_size" in changes:
+            s = int(changes.pop("image_size"))
+            channels = changes.get("input_shape", self.input_shape)[2]
+            changes["input_shape"] = (s, s, channels)
+        if "filters" in changes:
+            n = len(tuple(changes["filters"]))
+            for fname in ("kernel_sizes", "strides", "padding"):
+                if fname not in changes:
+                    old = getattr(self, fname)
+                    changes[fname] = tuple(old[:n]) + (old[-1],) * max(0, n - len(old))
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown VAEConfig field(s) {sorted(unknown)}; known: "
+                            f"{', '.join(f.name for f in dataclasses.fields(self))}, image_size")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VAEConfig":
+        return cls(**d)
+
+    def config_hash(self, n: int = 12) -> str:
+        """Stable short hash of all fields (used as a cache key)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=list)
+        return hashlib.sha256(blob.encode()).hexdigest()[:n]
+
+    def describe(self) -> str:
+        """One line with the choices that matter for a figure caption."""
+        kind = "VAE" if self.variational else "AE"
+        h, w, c = self.input_shape
+        loss = f"{self.rec_loss.upper()}({self.rec_reduction})"
+        if self.rec_factor != 1:
+            loss = f"{self.rec_factor:g}*{loss}"
+        kl = f" + {self.fact:g}*KL" if self.variational else ""
+        return (f"{kind} {self.name}: {h}x{w}x{c} | filters {'-'.join(map(str, self.filters))} "
+                f"kernels {'-'.join(map(str, self.kernel_sizes))} {self.downsampling} "
+                f"{'-'.join(map(str, self.strides))} | z_dim={self.z_dim} | {self.activation}"
+                f"{' +BN' if self.batch_norm else ''}"
+                f"{f' +dropout {self.dropout:g}' if self.dropout else ''} | "
+                f"loss {loss}{kl} | out {self.output_activation}")
+
+
+def feature_sizes(config: VAEConfig) -> list:
+    """Spatial (h, w) of the input and after each encoder layer: ``[(h0, w0), ..., (hn, wn)]``."""
+    h, w = config.input_shape[:2]
+    sizes = [(h, w)]
+    for k, s, p in zip(config.kernel_sizes, config.strides, config.padding):
+        if config.downsampling == "maxpool":
+            if p == "valid":  # stride-1 conv shrinks by k-1, then pooling with 'same'
+                h, w = h - k + 1, w - k + 1
+            h, w = math.ceil(h / s), math.ceil(w / s)
+        elif p == "same":
+            h, w = math.ceil(h / s), math.ceil(w / s)
+        else:
+            h, w = (h - k) // s + 1, (w - k) // s + 1
+        sizes.append((h, w))
+    return sizes
+
+
+# Presets: the configurations of the source texts.  Call preset(name, **overrides).
+PRESETS = {
+    # Series parts X/XI: 96x96x3 CelebA, 4 strided convs, BN, BCE, fact 5, z 256.
+    "series_x": VAEConfig(name="series_x"),
+    # "Curse of dimensionality I": plain AE with a large latent space.
+    "series_curse_ae": VAEConfig(name="series_curse_ae", filters=(64, 64, 128, 128),
+                                 kernel_sizes=(5, 5, 3, 3), z_dim=1600, variational=False),
+    # Seed 001: 128x128x3, no BN, "RMSE" (really the per-image mean squared error).
+    "seed001_ae": VAEConfig(name="seed001_ae", input_shape=(128, 128, 3),
+                            filters=(32, 64, 64, 64), z_dim=200, variational=False,
+                            batch_norm=False, rec_loss="mse", rec_reduction="mean", fact=0.0),
+    "seed001_vae": VAEConfig(name="seed001_vae", input_shape=(128, 128, 3),
+                             filters=(32, 64, 64, 64), z_dim=200, batch_norm=False,
+                             rec_loss="mse", rec_reduction="mean", rec_factor=10000.0, fact=1.0),
+    # Seed 002: 218x178 aligned CelebA, conv+BN+MaxPooling, UpSampling+Cropping, tanh,
+    # mean squared error + 1e-4 * KL, BN on mu/log_var, RMSprop.
+    "seed002": VAEConfig(name="seed002", input_shape=(218, 178, 3), downsampling="maxpool",
+                         z_dim=512, activation="relu", latent_batch_norm=True,
+                         output_activation="tanh", rec_loss="mse", rec_reduction="mean",
+                         fact=1e-4, optimizer="rmsprop", learning_rate=1e-3),
+}
+
+
+def preset(name: str, **overrides) -> VAEConfig:
+    """A preset, optionally scaled: ``preset("series_x", image_size=64, z_dim=128)``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
+
+
+def config_from_profile(profile, name: str = "series_x", **overrides) -> VAEConfig:
+    """The preset ``name`` (series X by default) scaled to a run profile's image size,
+    latent dimension, filters and learning rate; ``overrides`` win over the profile."""
+    scaled = dict(image_size=profile.image_size, z_dim=profile.z_dim,
+                  filters=tuple(profile.filters), learning_rate=profile.learning_rate)
+    scaled.update(overrides)
+    return preset(name, **scaled)
+
+
+# --------------------------------------------------------------------------------------
+# Losses
+# --------------------------------------------------------------------------------------
+def kl_divergence(mu, log_var):
+    """KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over the latent dimensions."""
+    mu, log_var = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
+    return -0.5 * ops.sum(1.0 + log_var - ops.square(mu) - ops.exp(log_var), axis=-1)
+
+
+def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
+    """Per-image reconstruction loss: channel-mean BCE or squared error per pixel,
+    summed or averaged over the H x W positions, times ``factor``.  Shape: (batch,)."""
+    x_hat = ops.cast(x_hat, "float32")
+    x = ops.cast(x, "float32")
+    if kind == "bce":
+        per_pixel = keras.losses.binary_crossentropy(x, x_hat)   # mean over channels
+    else:
+        per_pixel = keras.losses.mean_squared_error(x, x_hat)
+    reduce = ops.sum if reduction == "sum" else ops.mean
+    return factor * reduce(per_pixel, axis=(1, 2))
+
+
+@register
+class ReconstructionLoss(keras.losses.Loss):
+    """:func:`reconstruction_error` as a Keras loss (averaged over the batch)."""
+
+    def __init__(self, kind="bce", pixel_reduction="sum", factor=1.0,
+                 name="reconstruction_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.kind, self.pixel_reduction, self.factor = kind, pixel_reduction, float(factor)
+
+    def call(self, y_true, y_pred):
+        return reconstruction_error(y_true, y_pred, self.kind, self.pixel_reduction, self.factor)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind,
+                "pixel_reduction": self.pixel_reduction, "factor": self.factor}
+
+
+@register
+class ReconstructionMetric(keras.metrics.Mean):
+    """Tracks the reconstruction loss in ``fit`` logs as ``reconstruction_loss``."""
+
+    def __init__(self, kind="bce", pixel_reduction="sum", factor=1.0,
+                 name="reconstruction_loss", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.kind, self.pixel_reduction, self.factor = kind, pixel_reduction, float(factor)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        err = reconstruction_error(y_true, y_pred, self.kind, self.pixel_reduction, self.factor)
+        return super().update_state(err, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "kind": self.kind,
+                "pixel_reduction": self.pixel_reduction, "factor": self.factor}
+
+
+def reconstruction_loss(config: VAEConfig) -> ReconstructionLoss:
+    """The reconstruction loss object a config asks for."""
+    return ReconstructionLoss(config.rec_loss, config.rec_reduction, config.rec_factor)
+
+
+def reconstruction_metric(config: VAEConfig) -> ReconstructionMetric:
+    return ReconstructionMetric(config.rec_loss, config.rec_reduction, config.rec_factor)
+
+
+def make_optimizer(config: VAEConfig):
+    """Adam / RMSprop / SGD with the config's learning rate."""
+    cls = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+           "sgd": keras.optimizers.SGD}[config.optimizer]
+    return cls(learning_rate=config.learning_rate)
+
+
+# --------------------------------------------------------------------------------------
+# Layers and builders
+# --------------------------------------------------------------------------------------
+@register
+class Sampling(layers.Layer):
+    """z = mu + eps_factor * exp(log_var / 2) * epsilon, with epsilon ~ N(0, I).
+
+    ``eps_factor`` is 1 for training and 0 for deterministic encodings (the series'
+    ``set_enc_to_predict``).  It is a (non-trainable) variable, so changing it takes
+    effect in already compiled ``fit``/``predict`` functions.
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.eps_factor = self.add_weight(shape=(), initializer="ones", trainable=False,
+                                          name="eps_factor")
+
+    def call(self, inputs):
+        mu, log_var = inputs
+        epsilon = keras.random.normal(ops.shape(mu), dtype=mu.dtype, seed=self.seed_generator)
+        scale = ops.cast(self.eps_factor, mu.dtype) * ops.exp(0.5 * log_var)
+        return mu + scale * epsilon
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def _conv_block_tail(x, config: VAEConfig, tag: str):
+    """BatchNorm -> activation -> dropout, the same after every hidden conv layer."""
+    if config.batch_norm:
+        x = layers.BatchNormalization(name=f"{tag}_bn")(x)
+    if config.activation == "leaky_relu":
+        x = layers.LeakyReLU(name=f"{tag}_act")(x)
+    else:
+        x = layers.Activation(config.activation, name=f"{tag}_act")(x)
+    if config.dropout:
+        drop = layers.AlphaDropout if config.activation == "selu" else layers.Dropout
+        x = drop(config.dropout, name=f"{tag}_dropout")(x)
+    return x
+
+
+def _init(config: VAEConfig) -> str:
+    # SELU self-normalises only with LeCun-normal weights.
+    return "lecun_normal" if config.activation == "selu" else "glorot_uniform"
+
+
+def build_encoder(config: VAEConfig, kl_layer=None, seed=None) -> keras.Model:
+    """Conv stack -> Flatten -> Dense.  VAE: outputs ``[z, mu, log_var]``; AE: outputs ``z``.
+
+    ``kl_layer`` (mechanism 0) is applied to ``[mu, log_var]`` before the sampling.
+    """
+    x_in = keras.Input(config.input_shape, name="encoder_input")
+    x = x_in
+    pooled = config.downsampling == "maxpool"
+    for i, (f, k, s, p) in enumerate(zip(config.filters, config.kernel_sizes,
+                                          config.strides, config.padding)):
+        x = layers.Conv2D(f, k, strides=1 if pooled else s, padding=p,
+                          kernel_initializer=_init(config), name=f"encoder_conv_{i}")(x)
+        x = _conv_block_tail(x, config, f"encoder_{i}")
+        if pooled:
+            x = layers.MaxPooling2D(s, padding="same", name=f"encoder_pool_{i}")(x)
+    x = layers.Flatten(name="encoder_flatten")(x)
+    if not config.variational:
+        z = layers.Dense(config.z_dim, name="z")(x)
+        return keras.Model(x_in, z, name="encoder")
+    mu = layers.Dense(config.z_dim, name="mu")(x)
+    log_var = layers.Dense(config.z_dim, name="log_var")(x)
+    if config.latent_batch_norm:
+        mu = layers.BatchNormalization(name="mu_bn")(mu)
+        log_var = layers.BatchNormalization(name="log_var_bn")(log_var)
+    if kl_layer is not None:
+        mu, log_var = kl_layer([mu, log_var])
+    z = Sampling(seed=seed, name="z")([mu, log_var])
+    return keras.Model(x_in, [z, mu, log_var], name="encoder")
+
+
+def _crop_to(x, target, name):
+    """Trim bottom/right rows and columns so that x has the spatial size ``target``."""
+    dh, dw = x.shape[1] - target[0], x.shape[2] - target[1]
+    if dh < 0 or dw < 0:
+        raise ValueError(f"decoder map {tuple(x.shape[1:3])} is smaller than the encoder map "
+                         f"{target}: use padding='same' or image sizes divisible by the strides")
+    return layers.Cropping2D(((0, dh), (0, dw)), name=name)(x) if dh or dw else x
+
+
+def build_decoder(config: VAEConfig) -> keras.Model:
+    """Dense -> Reshape -> transposed convs mirroring the encoder -> output activation."""
+    sizes = feature_sizes(config)
+    (h, w), c = sizes[-1], config.filters[-1]
+    n, channels = len(config.filters), config.input_shape[2]
+    z_in = keras.Input((config.z_dim,), name="decoder_input")
+    x = layers.Dense(h * w * c, name="decoder_dense")(z_in)
+    x = layers.Reshape((h, w, c), name="decoder_reshape")(x)
+    rev = lambda seq: tuple(reversed(seq))  # noqa: E731
+    if config.downsampling == "stride":
+        # Each transposed conv doubles the map; the last one produces the image channels.
+        filters = rev(config.filters)[1:] + (channels,)
+        for i, (f, k, s, p) in enumerate(zip(filters, rev(config.kernel_sizes),
+                                              rev(config.strides), rev(config.padding))):
+            x = layers.Conv2DTranspose(f, k, strides=s, padding=p, kernel_initializer=_init(config),
+                                       name=f"decoder_conv_t_{i}")(x)
+            x = _crop_to(x, sizes[n - 1 - i], f"decoder_crop_{i}")
+            if i < n - 1:
+                x = _conv_block_tail(x, config, f"decoder_{i}")
+    else:
+        # Seed 002: UpSampling2D -> Cropping2D -> stride-1 transposed conv, then a final
+        # transposed conv to the image channels.
+        for i, (f, k, s) in enumerate(zip(rev(config.filters), rev(config.kernel_sizes),
+                                          rev(config.strides))):
+            x = layers.UpSampling2D(s, name=f"decoder_upsample_{i}")(x)
+            x = _crop_to(x, sizes[n - 1 - i], f"decoder_crop_{i}")
+            x = layers.Conv2DTranspose(f, k, padding="same", kernel_initializer=_init(config),
+                                       name=f"decoder_conv_t_{i}")(x)
+            x = _conv_block_tail(x, config, f"decoder_{i}")
+        x = layers.Conv2DTranspose(channels, config.kernel_sizes[0], padding="same",
+                                   name=f"decoder_conv_t_{n}")(x)
+    # float32 output keeps the losses stable under mixed precision.
+    out = layers.Activation(config.output_activation, dtype="float32", name="decoder_output")(x)
+    return keras.Model(z_in, out, name="decoder")
+
+
+def _attach(model, encoder, decoder, config, mechanism):
+    """Give every built model the same handles: .encoder, .decoder, .vae_config."""
+    model.encoder, model.decoder = encoder, decoder
+    model.vae_config, model.kl_mechanism = config, mechanism
+    return model
+
+
+def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.Model:
+    """Plain autoencoder: the same builder with a deterministic encoder (no KL term).
+    ``fit`` logs ``loss`` and ``reconstruction_loss``."""
+    if config.variational:
+        config = config.replace(variational=False)
+    encoder, decoder = build_encoder(config), build_decoder(config)
+    x = keras.Input(config.input_shape, name="image")
+    ae = keras.Model(x, decoder(encoder(x)), name=config.name)
+    if compile:
+        ae.compile(optimizer=optimizer or make_optimizer(config),
+                   loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
+    return _attach(ae, encoder, decoder, config, None)
+
+
+def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile: bool = True,
+              seed=None) -> keras.Model:
+    """A VAE whose KL loss is added by ``mechanism`` 0-3 (see :mod:`vaecourse.mechanisms`).
+    All four log ``loss``, ``reconstruction_loss`` and ``kl_loss``."""
+    from . import mechanisms  # mechanisms builds on this module
+
+    return mechanisms.build(config, mechanism, optimizer=optimizer, compile=compile, seed=seed)
+
+
+# --------------------------------------------------------------------------------------
+# Using a trained model
+# --------------------------------------------------------------------------------------
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def set_sampling_factor(model, factor: float) -> int:
+    """Scale the sampling noise of every Sampling layer in ``model``; returns how many."""
+    found = [l for l in _all_layers(model) if isinstance(l, Sampling)]
+    for layer in found:
+        layer.eps_factor.assign(float(factor))
+    return len(found)
+
+
+def set_enc_to_predict(model) -> None:
+    """Deterministic encodings: z = mu (epsilon factor 0), as in the series."""
+    set_sampling_factor(model, 0.0)
+
+
+def set_enc_to_train(model) -> None:
+    """Back to sampling z = mu + sigma * epsilon (epsilon factor 1)."""
+    set_sampling_factor(model, 1.0)
+
+
+def get_encoder(model):
+    """The encoder of a built or loaded model (attribute or layer named 'encoder')."""
+    enc = getattr(model, "encoder", None)
+    return enc if enc is not None else model.get_layer("encoder")
+
+
+def get_decoder(model):
+    dec = getattr(model, "decoder", None)
+    return dec if dec is not None else model.get_layer("decoder")
+
+
+def encode(model, x, batch_size: int = 256) -> np.ndarray:
+    """Deterministic latent codes: mu for a VAE, z for an AE (numpy, shape (n, z_dim))."""
+    out = get_encoder(model).predict(x, batch_size=batch_size, verbose=0)
+    return out[1] if isinstance(out, (list, tuple)) else out
+
+
+def decode(model, z, batch_size: int = 256) -> np.ndarray:
+    """Images from latent points (numpy)."""
+    return get_decoder(model).predict(np.asarray(z, "float32"), batch_size=batch_size, verbose=0)
+
+
+def reconstruct(model, x, batch_size: int = 256) -> np.ndarray:
+    """decode(encode(x)): the deterministic reconstruction of images."""
+    return decode(model, encode(model, x, batch_size), batch_size)

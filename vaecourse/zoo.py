@@ -1,0 +1,69 @@
+"""The trained models the later chapters share, trained once per profile and configuration.
+
+    vae = vaecourse.zoo.face_vae(P)          # series X/XI VAE scaled to the profile
+    ae  = vaecourse.zoo.face_ae(P)           # the "curse of dimensionality" AE
+    vae.model, vae.history, vae.trained
+
+Chapters X, XI, XII, the latent-space chapters and XIII call these functions: the first call
+trains (and prints the per-epoch log), every later call -- in any notebook, in any order --
+loads the weights from the model cache.  Overrides (e.g. ``fact=1.0``) give other cached models.
+"""
+from __future__ import annotations
+
+from . import models
+from .model_cache import CachedModel, cached_model
+from .training import EpochLog
+
+
+def train_on_faces(model, faces, P, epochs: int | None = None, log_every: int = 1) -> dict:
+    """Fit ``model`` on ``faces.train`` (validating on ``faces.val``) through tf.data."""
+    from .data import make_dataset
+
+    scale = "pm1" if model.vae_config.output_activation == "tanh" else "01"
+    train = make_dataset(faces.train, P.batch_size, shuffle=True, seed=P.seed, scale=scale)
+    val = make_dataset(faces.val, P.batch_size, shuffle=False, scale=scale)
+    result = model.fit(train, validation_data=val, epochs=epochs or P.epochs, verbose=0, shuffle=False,
+                       callbacks=[EpochLog(every=log_every, n_images=len(faces.train))])
+    return result.history
+
+
+def _cached(name: str, config, P, faces=None, epochs=None, mechanism: int = 3) -> CachedModel:
+    from .data import load_faces
+
+    def build(cfg):
+        return models.build_vae(cfg, mechanism=mechanism) if cfg.variational else models.build_ae(cfg)
+
+    def train(model):
+        data = faces if faces is not None else load_faces(P, verbose=False)
+        return train_on_faces(model, data, P, epochs=epochs)
+
+    from .data import GENERATOR_VERSION
+
+    extra = {"epochs": epochs or P.epochs, "mechanism": mechanism if config.variational else None,
+             "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}"}
+    return cached_model(name, config, build, train, profile=P, extra=extra)
+
+
+def face_vae_config(P, **overrides) -> models.VAEConfig:
+    """The series X/XI VAE (BN, LeakyReLU, BCE, fact 5) at the profile's size."""
+    return models.config_from_profile(P, "series_x", **overrides)
+
+
+def face_ae_config(P, **overrides) -> models.VAEConfig:
+    """The curse-of-dimensionality AE (kernels 5-5-3-3, z 1600 in the series), scaled: its latent
+    space is as many times larger than the VAE's as in the series (1600 / 256 = 6.25)."""
+    z = max(16, int(round(P.z_dim * 1600 / 256)))
+    filters = tuple(P.filters) if len(P.filters) != 4 else (64, 64, 128, 128)
+    cfg = dict(image_size=P.image_size, z_dim=z, filters=filters, learning_rate=P.learning_rate)
+    cfg.update(overrides)
+    return models.preset("series_curse_ae", **cfg)
+
+
+def face_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
+    """The trained face VAE (GradientTape mechanism) for profile ``P``."""
+    return _cached("face_vae", face_vae_config(P, **overrides), P, faces, epochs)
+
+
+def face_ae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
+    """The trained face AE (same data, deterministic encoder) for profile ``P``."""
+    return _cached("face_ae", face_ae_config(P, **overrides), P, faces, epochs)
