@@ -3,4 +3,4 @@ otherwise, and TensorFlow keeps its start-up log quiet."""
 import os
 
 os.environ.setdefault("VAECOURSE_PROFILE", "ci")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -44,7 +44,7 @@ def execute(path: Path, profile: str, timeout: int) -> float:
     env_profile = os.environ.get("VAECOURSE_PROFILE")
     os.environ["VAECOURSE_PROFILE"] = profile
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     t0 = time.time()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,

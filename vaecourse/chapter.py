@@ -55,7 +55,7 @@ def start(number: str, title: str, name: str | None = None, deterministic_ops: b
 
     Returns the :class:`~vaecourse.profiles.Profile` the chapter reads its sizes from.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out
     P = profile(name)
     seed_everything(P.seed, deterministic_ops=deterministic_ops)
     configure_figures()
