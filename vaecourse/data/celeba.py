@@ -1,0 +1,660 @@
+"""The real CelebA: find it, read its labels, crop and shrink it once into a uint8 array.
+
+Where the data comes from, in this order:
+
+1. the ``source`` argument, or ``$VAECOURSE_CELEBA`` -- a folder or a zip file.  Accepted
+   layouts: Kaggle's (``img_align_celeba/img_align_celeba/*.jpg`` and the csv files), the
+   original release (``Img/img_align_celeba.zip`` or an unpacked ``img_align_celeba/``,
+   ``Anno/list_attr_celeba.txt``, ``Eval/list_eval_partition.txt``), or a plain folder of
+   ``*.jpg`` with the label files anywhere below it;
+2. ``kagglehub.dataset_download("jessicali9530/celeba-dataset")`` (needs the package
+   and Kaggle access).
+
+Preparation crops the face region of each 178x218 aligned image -- the box
+``CROP_BOX = (15, 40, 163, 188)`` (left, top, right, bottom; a 148x148 square from the
+upper middle, with eyes, nose, mouth and chin inside and most of the background out) --
+resizes it to the profile size and stores the result as ``images.npy``.  Decoding uses the
+JPEG decoder's draft mode (it can decode at 1/2, 1/4 or 1/8 size directly) and a process
+pool.  Images that cannot be used are counted by reason and listed in ``skipped.txt``;
+the manifest keeps the counts, and a summary line is printed.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_path, cache_dir
+from . import store
+from .attributes import ATTR_NAMES, N_ATTRS
+
+ENV_CELEBA = "VAECOURSE_CELEBA"
+KAGGLE_HANDLE = "jessicali9530/celeba-dataset"
+ALIGNED_SIZE = (178, 218)                 # (width, height) of img_align_celeba
+CROP_BOX = (15, 40, 163, 188)             # left, top, right, bottom in the aligned image
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+_ASPECT_TOL = 0.03                        # other sizes are accepted at CelebA's aspect ratio
+BATCH = 256                               # images per job sent to a worker
+
+HOW_TO_GET = (
+    "How to get CelebA (about 1.4 GB):\n"
+    "  * with kagglehub: pip install kagglehub, create a Kaggle API token "
+    "(https://www.kaggle.com/settings -> API), then run again -- the course calls\n"
+    f"      kagglehub.dataset_download({KAGGLE_HANDLE!r});\n"
+    "  * from a folder: download the Kaggle archive or the original 'Align&Cropped' "
+    "images (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), unpack, and set\n"
+    f"      {ENV_CELEBA}=/path/to/folder;\n"
+    f"  * from a zip: set {ENV_CELEBA}=/path/to/archive.zip (no need to unpack).\n"
+    "Without CelebA, set VAECOURSE_DATA=synthetic to use the course's synthetic faces.")
+
+
+class CelebAError(RuntimeError):
+    """CelebA is missing, empty or unreadable; the message says what to do."""
+
+
+# ----------------------------------------------------------------------------- label files
+@dataclass
+class Labels:
+    """A parsed attribute or partition file plus what was wrong with it."""
+
+    names: list                           # column names
+    rows: dict                            # file name -> np.int8 row
+    malformed: list = field(default_factory=list)   # (line number, text) of bad rows
+    declared: int | None = None           # the count line of the .txt form
+    duplicates: int = 0
+
+    @property
+    def problems(self) -> dict:
+        out = {}
+        if self.malformed:
+            out["malformed_rows"] = len(self.malformed)
+        if self.duplicates:
+            out["duplicate_rows"] = self.duplicates
+        if self.declared is not None and self.declared != len(self.rows) + len(self.malformed):
+            out["count_line"] = self.declared
+            out["rows_found"] = len(self.rows) + len(self.malformed)
+        return out
+
+
+def _split(line: str, csv: bool) -> list:
+    return [t.strip() for t in line.split(",")] if csv else line.split()
+
+
+def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
+    """Parse ``list_attr_celeba`` in its Kaggle csv or original txt form.
+
+    csv: a header ``image_id,5_o_Clock_Shadow,...`` then ``000001.jpg,-1,1,...``.
+    txt: a count line, a line of the 40 names, then ``000001.jpg -1  1 ...``.
+    Rows with the wrong number of values, or values other than -1/1 (0 is accepted as
+    "unknown"), are collected in ``malformed`` and left out.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise CelebAError("the attribute file is empty")
+    if csv is None:
+        csv = "," in lines[0]
+    declared = None
+    if not csv and lines[0].strip().isdigit():
+        declared = int(lines[0])
+        lines = lines[1:]
+    header = _split(lines[0], csv)
+    if header and header[0].lower() in ("image_id", "image", "file", "filename"):
+        header = header[1:]
+    unknown = [h for h in header if h not in ATTR_NAMES]
+    if unknown or len(header) != N_ATTRS:
+        raise CelebAError(f"the attribute file's header is not CelebA's 40 names "
+                          f"(got {len(header)} columns, unknown: {unknown[:5]})")
+    order = [header.index(name) for name in ATTR_NAMES]   # columns in ATTR_NAMES order
+    rows, malformed, dup = {}, [], 0
+    for number, line in enumerate(lines[1:], start=3 if declared is not None else 2):
+        parts = _split(line, csv)
+        try:
+            if len(parts) != N_ATTRS + 1:
+                raise ValueError
+            values = np.array([int(v) for v in parts[1:]], np.int8)[order]
+            if not np.isin(values, (-1, 0, 1)).all():
+                raise ValueError
+        except ValueError:
+            malformed.append((number, line[:80]))
+            continue
+        if parts[0] in rows:
+            dup += 1
+        rows[parts[0]] = values
+    return Labels(list(ATTR_NAMES), rows, malformed, declared, dup)
+
+
+def parse_partitions(text: str) -> Labels:
+    """Parse ``list_eval_partition`` (csv with header, or txt): 0 train, 1 val, 2 test."""
+    rows, malformed = {}, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = _split(line, "," in line)
+        if len(parts) == 2 and parts[1].strip() in ("0", "1", "2"):
+            rows[parts[0]] = np.int8(int(parts[1]))
+        elif number == 1:                    # the csv header
+            continue
+        else:
+            malformed.append((number, line[:80]))
+    return Labels(["partition"], rows, malformed)
+
+
+# ----------------------------------------------------------------------------- sources
+@dataclass
+class Source:
+    """Where the images and label files are: a folder, or members of a zip."""
+
+    origin: str                     # what the user gave, or "kagglehub"
+    zip_path: Path | None           # images inside this zip, or None for files on disk
+    images: list                    # sorted (file name, path or zip member)
+    attr_file: object = None        # Path, or ("zip", member)
+    partition_file: object = None
+    ignored: int = 0                # files in the image folder that are not images
+
+    def read_text(self, ref) -> str:
+        if isinstance(ref, tuple):
+            with zipfile.ZipFile(self.zip_path) as zf:
+                return zf.read(ref[1]).decode("utf-8", "replace")
+        return Path(ref).read_text(encoding="utf-8", errors="replace")
+
+
+def _pick_label_file(candidates, stem: str):
+    """Prefer the csv (Kaggle) over the txt (original) when both exist."""
+    found = [c for c in candidates if Path(str(c)).name.lower().startswith(stem)]
+    found.sort(key=lambda c: (not str(c).lower().endswith(".csv"), len(str(c))))
+    return found[0] if found else None
+
+
+def _source_from_zip(zpath: Path, origin: str, extra_label_dirs=()) -> Source:
+    try:
+        zf = zipfile.ZipFile(zpath)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CelebAError(f"{zpath} is not a readable zip file ({e}).\n{HOW_TO_GET}") from e
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+    names = [m.filename for m in members]
+    images = [(Path(n).name, n) for n in names
+              if n.lower().endswith(IMAGE_EXTS) and not Path(n).name.startswith(".")]
+    labels = [("zip", n) for n in names if Path(n).name.lower().startswith("list_")]
+    attr = _pick_label_file([n for _, n in labels], "list_attr_celeba")
+    part = _pick_label_file([n for _, n in labels], "list_eval_partition")
+    attr = ("zip", attr) if attr else None
+    part = ("zip", part) if part else None
+    for d in extra_label_dirs:          # the original release keeps labels beside the zip
+        # only the folder and its children (Anno/, Eval/): it may be a big Downloads folder
+        files = [p for pat in ("list_*", "*/list_*") for p in Path(d).glob(pat) if p.is_file()]
+        attr = attr or _pick_label_file(files, "list_attr_celeba")
+        part = part or _pick_label_file(files, "list_eval_partition")
+    ignored = len(names) - len(images) - len(labels)
+    return Source(origin, zpath, sorted(images), attr, part, ignored)
+
+
+def _source_from_folder(root: Path, origin: str) -> Source:
+    counts = {}
+    others = {}
+    label_files = []
+    zips = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for fn in filenames:
+            low = fn.lower()
+            if low.endswith(IMAGE_EXTS) and not fn.startswith("."):
+                counts[dirpath] = counts.get(dirpath, 0) + 1
+            elif low.startswith("list_"):
+                label_files.append(Path(dirpath) / fn)
+            elif low.endswith(".zip"):
+                zips.append(Path(dirpath) / fn)
+            else:
+                others[dirpath] = others.get(dirpath, 0) + 1
+    attr = _pick_label_file(label_files, "list_attr_celeba")
+    part = _pick_label_file(label_files, "list_eval_partition")
+    if counts:
+        image_dir = max(counts, key=lambda d: (counts[d], -len(d)))
+        images = sorted((fn, Path(image_dir) / fn) for fn in os.listdir(image_dir)
+                        if fn.lower().endswith(IMAGE_EXTS) and not fn.startswith("."))
+        return Source(origin, None, images, attr, part, others.get(image_dir, 0))
+    if zips:                                  # e.g. the original Img/img_align_celeba.zip
+        best = max(zips, key=lambda z: ("align" in z.name.lower(), z.stat().st_size))
+        src = _source_from_zip(best, origin, extra_label_dirs=[root])
+        src.attr_file = src.attr_file or attr
+        src.partition_file = src.partition_file or part
+        return src
+    raise CelebAError(f"no images (*.jpg, *.jpeg, *.png) or zip file found in {root}.\n"
+                      f"{HOW_TO_GET}")
+
+
+def origin_of(source=None) -> str:
+    """Where CelebA would come from, as a string, without touching it: the absolute path of
+    ``source`` or ``$VAECOURSE_CELEBA``, else ``"kagglehub:<handle>"``."""
+    given = source or os.environ.get(ENV_CELEBA, "").strip() or None
+    if given:
+        return str(Path(given).expanduser().absolute())
+    return "kagglehub:" + KAGGLE_HANDLE
+
+
+def find_source(source: str | os.PathLike | None = None, *, download: bool = True) -> Source:
+    """Locate CelebA: ``source``, else ``$VAECOURSE_CELEBA``, else kagglehub."""
+    given = source or os.environ.get(ENV_CELEBA, "").strip() or None
+    if given:
+        path = Path(origin_of(source))
+        if not path.exists():
+            raise CelebAError(f"CelebA source {path} does not exist (from "
+                              f"{'the source argument' if source else '$' + ENV_CELEBA}).\n"
+                              f"{HOW_TO_GET}")
+        src = (_source_from_folder(path, str(path)) if path.is_dir()
+               else _source_from_zip(path, str(path), extra_label_dirs=[path.parent]))
+    elif download:
+        src = _source_from_folder(Path(_kaggle_download()), "kagglehub:" + KAGGLE_HANDLE)
+    else:
+        raise CelebAError(f"no CelebA source given.\n{HOW_TO_GET}")
+    if not src.images:
+        raise CelebAError(f"no images found in {src.origin}.\n{HOW_TO_GET}")
+    return src
+
+
+def _kaggle_download() -> str:
+    try:
+        import kagglehub
+    except ImportError as e:
+        raise CelebAError(f"CelebA is not available locally and the package kagglehub "
+                          f"is not installed.\n{HOW_TO_GET}") from e
+    try:
+        return kagglehub.dataset_download(KAGGLE_HANDLE)
+    except Exception as e:  # network, credentials, quota: all end the same way for us
+        raise CelebAError(f"kagglehub could not download {KAGGLE_HANDLE}: "
+                          f"{type(e).__name__}: {e}\n{HOW_TO_GET}") from e
+
+
+# ----------------------------------------------------------------------------- decoding
+def crop_box_for(width: int, height: int) -> tuple | None:
+    """The crop box for an image of this size: CROP_BOX scaled for CelebA's aspect
+    ratio, None (unusable) for any other shape."""
+    aw, ah = ALIGNED_SIZE
+    if (width, height) == ALIGNED_SIZE:
+        return CROP_BOX
+    if abs((width / height) / (aw / ah) - 1) > _ASPECT_TOL:
+        return None
+    sx, sy = width / aw, height / ah
+    l, t, r, b = CROP_BOX
+    return (l * sx, t * sy, r * sx, b * sy)
+
+
+class SkipImage(Exception):
+    """An image that cannot be used; ``reason`` is the count it goes to."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def decode_face(data, size: int) -> tuple:
+    """Decode one aligned CelebA image (path, file object or bytes); crop and resize.
+
+    Returns (uint8 array (size, size, 3), original mode).  Raises :class:`SkipImage` with
+    reason ``not_an_image``, ``corrupt`` or ``wrong_size``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(data, (bytes, bytearray)):
+        data = io.BytesIO(data)
+    try:
+        im = Image.open(data)
+    except UnidentifiedImageError as e:
+        raise SkipImage("not_an_image", str(e)) from e
+    except OSError as e:
+        raise SkipImage("corrupt", str(e)) from e
+    with im:
+        width, height = im.size
+        box = crop_box_for(width, height)
+        if box is None:
+            raise SkipImage("wrong_size", f"{width}x{height}, expected {ALIGNED_SIZE[0]}x"
+                                          f"{ALIGNED_SIZE[1]} or the same aspect ratio")
+        mode = im.mode
+        crop_w = box[2] - box[0]
+        # let libjpeg decode at 1/2, 1/4, 1/8 scale while the crop stays >= size pixels
+        need = math.ceil(width * size / crop_w)
+        try:
+            if im.format == "JPEG" and mode in ("RGB", "L", "YCbCr") and 2 * need <= width:
+                im.draft("RGB" if mode != "L" else "L", (need, math.ceil(height * need / width)))
+            im.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            raise SkipImage("corrupt", str(e)) from e
+        f = im.size[0] / width                   # the draft's reduction
+        box = tuple(c * f for c in box)
+        if im.mode != "RGB":
+            im = im.convert("RGB")               # grayscale, RGBA, CMYK, palette ...
+        out = im.resize((size, size), Image.BILINEAR, box=box)
+        return np.asarray(out, np.uint8), mode
+
+
+_ZIPS = {}
+
+
+def _read_member(zip_path, member) -> bytes:
+    zf = _ZIPS.get(zip_path)
+    if zf is None:                               # one open zip per worker process
+        zf = _ZIPS[zip_path] = zipfile.ZipFile(zip_path)
+    return zf.read(member)
+
+
+def _decode_job(args):
+    """Worker: decode a batch; returns (images of the kept ones, kept positions,
+    skipped [(position, reason, detail)], modes {mode: count})."""
+    zip_path, refs, size = args
+    out = np.empty((len(refs), size, size, 3), np.uint8)
+    kept, skipped, modes = [], [], {}
+    for i, ref in enumerate(refs):
+        try:
+            if zip_path is None:
+                arr, mode = decode_face(ref, size)
+            else:
+                try:
+                    data = _read_member(zip_path, ref)
+                except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
+                    raise SkipImage("corrupt", str(e)) from e
+                arr, mode = decode_face(data, size)
+        except SkipImage as e:
+            skipped.append((i, e.reason, str(e)[:200]))
+            continue
+        except FileNotFoundError as e:
+            skipped.append((i, "vanished", str(e)[:200]))
+            continue
+        out[len(kept)] = arr
+        kept.append(i)
+        modes[mode] = modes.get(mode, 0) + 1
+    return out[:len(kept)], kept, skipped, modes
+
+
+# ----------------------------------------------------------------------------- preparing
+def celeba_folder(size: int, n: int | None, source=None) -> Path:
+    """Cache folder of a prepared CelebA: keyed by size, crop, how many images, and where
+    they came from (so a made-up demo folder never stands in for the real data)."""
+    crop = "-".join(str(c) for c in CROP_BOX)
+    tag = hashlib.sha256(origin_of(source).encode()).hexdigest()[:8]
+    return cache_dir("faces",
+                     f"celeba-{size}px-crop{crop}-n{'all' if n is None else n}-src{tag}")
+
+
+def _expect(size, n, source):
+    return {"source": "celeba", "size": int(size), "crop_box": list(CROP_BOX),
+            "requested": None if n is None else int(n), "origin": origin_of(source)}
+
+
+def prepare_celeba(size: int = 96, n: int | None = None, *,
+                   source: str | os.PathLike | None = None, workers: int | None = None,
+                   force: bool = False, progress: bool = True, verbose: bool = True,
+                   _stop_after: int | None = None) -> Path:
+    """Crop, resize and store the first ``n`` CelebA images (all when None); returns the
+    folder with ``images.npy``, ``attrs.npy``, ``partition.npy``, ``names.txt``.
+
+    A valid prepared folder is reused without touching the source.  An interrupted run
+    leaves no manifest, so the next call starts over cleanly.  ``_stop_after`` (tests
+    only) raises ``KeyboardInterrupt`` after that many batches, as a Ctrl-C would.
+    """
+    size = int(size)
+    folder = celeba_folder(size, n, source)
+    expect = _expect(size, n, source)
+    if not force and store.validate(folder, expect):
+        return folder
+    src = find_source(source)
+    refs = src.images if n is None else src.images[:int(n)]
+    total = len(refs)
+    labels = (parse_attributes(src.read_text(src.attr_file))
+              if src.attr_file is not None else None)
+    parts = (parse_partitions(src.read_text(src.partition_file))
+             if src.partition_file is not None else None)
+    from .parallel import cpu_workers, process_pool
+    workers = cpu_workers() if workers is None else max(1, int(workers))
+    if total < 2 * BATCH:
+        workers = 1                                # a pool costs more than it saves
+
+    with store.locked(folder):
+        if not force and store.validate(folder, expect):
+            return folder
+        store.start(folder)
+        store.check_free_space(folder, total * size * size * 3 + total * (N_ATTRS + 1))
+        jobs = [(str(src.zip_path) if src.zip_path else None,
+                 [str(r) for _, r in refs[i:i + BATCH]], size)
+                for i in range(0, total, BATCH)]
+        names, skipped, modes = [], [], {}
+        t0 = time.perf_counter()
+        bar = _progress(total, progress)
+        with atomic_path(folder / "images.npy") as tmp:
+            images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                               shape=(total, size, size, 3))
+            count = 0
+
+            def take(j, result):
+                nonlocal count
+                arr, kept, skip, mode_counts = result
+                base = j * BATCH
+                images[count:count + len(kept)] = arr
+                count += len(kept)
+                names.extend(refs[base + k][0] for k in kept)
+                skipped.extend((refs[base + k][0], reason, detail)
+                               for k, reason, detail in skip)
+                for m, c in mode_counts.items():
+                    modes[m] = modes.get(m, 0) + c
+                bar.update(len(kept) + len(skip))
+                if _stop_after is not None and j + 1 >= _stop_after:
+                    raise KeyboardInterrupt("stopped by _stop_after (test)")
+
+            try:
+                if workers == 1:
+                    for j, job in enumerate(jobs):
+                        take(j, _decode_job(job))
+                else:
+                    with process_pool(workers) as pool:
+                        for j, result in enumerate(pool.imap(_decode_job, jobs)):
+                            take(j, result)
+            finally:
+                bar.close()
+            images.flush()
+            del images
+            if count == 0:
+                raise CelebAError(f"none of the {total} image files in {src.origin} could "
+                                  f"be used ({_summary(skipped)}).\n{HOW_TO_GET}")
+            if count < total:                      # shrink: the header holds the shape
+                _truncate_npy(tmp, count, (size, size, 3))
+        seconds = time.perf_counter() - t0
+
+        attrs = np.zeros((count, N_ATTRS), np.int8)
+        missing = 0
+        for i, name in enumerate(names):
+            row = labels.rows.get(name) if labels else None
+            if row is None:
+                missing += 1                        # unknown stays 0
+            else:
+                attrs[i] = row
+        partition = np.full(count, -1, np.int8)
+        if parts:
+            for i, name in enumerate(names):
+                partition[i] = parts.rows.get(name, -1)
+        with atomic_path(folder / "attrs.npy") as tmp:
+            np.save(tmp, attrs)
+        with atomic_path(folder / "partition.npy") as tmp:
+            np.save(tmp, partition)
+        with atomic_path(folder / "names.txt") as tmp:
+            Path(tmp).write_text("\n".join(names) + "\n")
+        with atomic_path(folder / "skipped.txt") as tmp:
+            Path(tmp).write_text("".join(f"{n}\t{r}\t{d}\n" for n, r, d in skipped))
+        image_names = {name for name, _ in src.images}
+        report = {
+            "skipped": _counts(skipped),
+            "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
+            "ignored_files": src.ignored,
+            "attributes": {
+                "file": str(src.attr_file[1] if isinstance(src.attr_file, tuple)
+                            else src.attr_file),
+                "images_without_row": missing,
+                "rows_without_image": (sum(1 for k in labels.rows if k not in image_names)
+                                       if labels else 0),
+                **(labels.problems if labels else {}),
+            },
+            "partition_file": str(src.partition_file[1] if isinstance(src.partition_file,
+                                                                      tuple)
+                                  else src.partition_file),
+        }
+        manifest = store.finish(
+            folder, ["images.npy", "attrs.npy", "partition.npy", "names.txt", "skipped.txt"],
+            dict(expect, count=count, files_seen=total,
+                 zip=str(src.zip_path) if src.zip_path else None, resample="bilinear",
+                 attr_names=list(ATTR_NAMES), report=report, seconds=round(seconds, 2),
+                 images_per_second=round(total / seconds, 1) if seconds > 0 else None))
+    if verbose:
+        print(_report_line(manifest, folder), file=sys.stderr)
+    return folder
+
+
+def _truncate_npy(path, count, item_shape):
+    """Rewrite a .npy so its header says ``count`` rows, copying the kept rows."""
+    old = np.load(path, mmap_mode="r")
+    tmp = Path(str(path) + ".shrink.npy")
+    new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                    shape=(count,) + tuple(item_shape))
+    step = 4096
+    for i in range(0, count, step):
+        j = min(i + step, count)
+        new[i:j] = old[i:j]
+    new.flush()
+    del new, old
+    os.replace(tmp, path)
+
+
+def _counts(skipped) -> dict:
+    out = {}
+    for _, reason, _ in skipped:
+        out[reason] = out.get(reason, 0) + 1
+    return out
+
+
+def _summary(skipped) -> str:
+    c = _counts(skipped)
+    return ", ".join(f"{k}: {v}" for k, v in sorted(c.items())) or "none skipped"
+
+
+def _report_line(manifest: dict, folder: Path) -> str:
+    rep = manifest["report"]
+    skipped = rep["skipped"]
+    att = rep["attributes"]
+    bits = [f"prepared {manifest['count']:,} CelebA images {manifest['size']}px "
+            f"from {manifest['origin']} in {manifest['seconds']} s "
+            f"({manifest['images_per_second']} img/s)"]
+    if skipped:
+        bits.append("SKIPPED " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
+                    + f" (list: {folder / 'skipped.txt'})")
+    if rep["converted_modes"]:
+        bits.append("converted to RGB: " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(rep["converted_modes"].items())))
+    if rep["ignored_files"]:
+        bits.append(f"ignored non-image files: {rep['ignored_files']}")
+    for key in ("images_without_row", "rows_without_image", "malformed_rows",
+                "duplicate_rows"):
+        if att.get(key):
+            bits.append(f"attributes {key.replace('_', ' ')}: {att[key]}")
+    if att.get("file") == "None":
+        bits.append("no attribute file found: attributes are 0 (unknown)")
+    return "; ".join(bits)
+
+
+def _progress(total, enabled):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+        class _Null:
+            def update(self, n):
+                pass
+
+            def close(self):
+                pass
+        return _Null()
+    return tqdm(total=total, unit="img", desc="preparing CelebA", mininterval=1.0,
+                file=sys.stderr)
+
+
+def load_celeba(size: int, n_train: int, n_val: int, *, source=None, verbose: bool = True,
+                **kw):
+    """The prepared CelebA as a :class:`~vaecourse.data.faces.FaceSet`.
+
+    The first ``n_train`` images (file-name order) train, the next ``n_val`` validate, as
+    in the series (170,000 + the rest); ``faces.partition`` holds the official split
+    (0 train, 1 val, 2 test, -1 unknown) for chapters that want it.
+    """
+    from .faces import FaceSet
+
+    total = n_train + n_val
+    # the whole set is 202,599 images: prepare it all when asked for that many or more
+    n = None if total >= 202_599 else total
+    folder = prepare_celeba(size, n, source=source, verbose=verbose, **kw)
+    manifest = store.validate(folder) or {}
+    images = store.open_images(folder)
+    attrs = np.load(folder / "attrs.npy", mmap_mode="r")
+    if len(images) < total and verbose:
+        print(f"note: CelebA has {len(images):,} usable images, fewer than the "
+              f"{total:,} asked for; validation gets {max(0, len(images) - n_train):,}",
+              file=sys.stderr)
+    return FaceSet(images[:n_train], images[n_train:total], attrs[:n_train],
+                   attrs[n_train:total], "celeba", size, folder, manifest,
+                   partition=np.load(folder / "partition.npy"),
+                   names=(folder / "names.txt").read_text().split())
+
+
+# ----------------------------------------------------------------------------- a made-up CelebA
+def write_fake_celeba(folder: str | os.PathLike, n: int, *, seed: int = 0,
+                      layout: str = "kaggle", quality: int = 90, workers: int | None = None
+                      ) -> Path:
+    """Write ``n`` synthetic 178x218 faces in a CelebA layout, with label files.
+
+    ``layout``: ``"kaggle"`` (nested ``img_align_celeba/img_align_celeba``, csv labels),
+    ``"original"`` (``img_align_celeba/``, txt labels with count line), or ``"zip"``
+    (the Kaggle layout inside ``celeba.zip``; returns the zip's path).  For tests, the
+    benchmark, and chapters that show the CelebA path without the download.
+    """
+    from PIL import Image
+
+    from .synthetic import render_faces
+
+    folder = Path(folder)
+    w, h = ALIGNED_SIZE
+    l, t, r, _ = CROP_BOX
+    faces = render_faces(n, height=h, width=w, seed=seed, frame=(l, t, r - l),
+                         workers=workers)
+    names = [f"{i + 1:06d}.jpg" for i in range(n)]
+    nested = layout in ("kaggle", "zip")
+    img_dir = folder / "img_align_celeba" / ("img_align_celeba" if nested else "")
+    img_dir.mkdir(parents=True, exist_ok=True)
+    for name, arr in zip(names, faces.images):
+        Image.fromarray(arr).save(img_dir / name, quality=quality)
+    split = np.where(np.arange(n) < 0.8 * n, 0, np.where(np.arange(n) < 0.9 * n, 1, 2))
+    if nested:
+        (folder / "list_attr_celeba.csv").write_text(
+            "image_id," + ",".join(ATTR_NAMES) + "\n"
+            + "".join(nm + "," + ",".join(str(v) for v in row) + "\n"
+                      for nm, row in zip(names, faces.attrs)))
+        (folder / "list_eval_partition.csv").write_text(
+            "image_id,partition\n" + "".join(f"{nm},{s}\n" for nm, s in zip(names, split)))
+    else:
+        (folder / "list_attr_celeba.txt").write_text(
+            f"{n}\n" + " ".join(ATTR_NAMES) + "\n"
+            + "".join(nm + " " + " ".join(f"{v:2d}" for v in row) + "\n"
+                      for nm, row in zip(names, faces.attrs)))
+        (folder / "list_eval_partition.txt").write_text(
+            "".join(f"{nm} {s}\n" for nm, s in zip(names, split)))
+    if layout == "zip":
+        zpath = folder.with_suffix(".zip")
+        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_STORED) as zf:
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    zf.write(p, p.relative_to(folder).as_posix())
+        return zpath
+    return folder
