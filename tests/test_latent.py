@@ -1,0 +1,123 @@
+"""The latent-space measurements on synthetic Gaussians whose answers are known."""
+import numpy as np
+import pytest
+
+from vaecourse import latent
+
+
+def test_radius_of_a_standard_normal_in_256_dims_is_about_16():
+    z = np.random.default_rng(0).normal(size=(4000, 256))
+    r = latent.radii(z)
+    assert abs(latent.chi_mean(256) - np.sqrt(255.5)) < 1e-3
+    assert abs(r.mean() - latent.chi_mean(256)) < 0.05
+    assert abs(r.std() - latent.chi_std(256)) < 0.05 and 0.6 < latent.chi_std(256) < 0.75
+
+
+def test_radius_measured_from_a_centre():
+    z = np.random.default_rng(1).normal(size=(2000, 64)) + 5.0
+    assert latent.radii(z).mean() > 39
+    assert abs(latent.radii(z, z.mean(axis=0)).mean() - latent.chi_mean(64)) < 0.1
+
+
+def test_uniform_radius_is_b_sqrt_n_over_3():
+    for b, n in [(1.0, 100), (5.0, 800)]:
+        z = latent.uniform_draws(3000, n, b, seed=2)
+        assert abs(latent.radii(z).mean() / latent.uniform_radius(b, n) - 1) < 0.01
+
+
+def test_cube_within_radius_matches_monte_carlo():
+    b, n = 2.0, 200
+    z = latent.uniform_draws(20000, n, b, seed=3)
+    r = latent.radii(z)
+    for q in (0.1, 0.5, 0.9):
+        rq = np.quantile(r, q)
+        assert abs(latent.cube_within_radius(rq, b, n) - q) < 0.03
+    assert latent.cube_within_radius(0.3 * latent.uniform_radius(b, n), b, n) < 1e-10
+
+
+def test_ball_over_cube_in_two_and_three_dims():
+    assert latent.log10_ball_over_cube(1, 1, 2) == pytest.approx(np.log10(np.pi / 4))
+    assert latent.log10_ball_over_cube(1, 1, 3) == pytest.approx(np.log10(np.pi / 6))
+    assert latent.log10_ball_over_cube(1, 1, 256) < -100
+
+
+def test_pca_recovers_a_known_covariance():
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    cov = (q * np.array([9.0, 4.0, 1.0, 0.25, 0.04])) @ q.T
+    z = rng.multivariate_normal(np.arange(5.0), cov, size=40000)
+    p = latent.pca(z)
+    np.testing.assert_allclose(p.variances, [9, 4, 1, 0.25, 0.04], rtol=0.05)
+    np.testing.assert_allclose(p.covariance(), cov, atol=0.1)
+    np.testing.assert_allclose(p.mean, np.arange(5.0), atol=0.05)
+    assert abs(abs(p.components[0] @ q[:, 0]) - 1) < 1e-3
+    assert p.elongation() == pytest.approx(15, rel=0.05)
+    assert p.project(z, 2).shape == (40000, 2)
+
+
+def test_correlations_of_independent_and_tied_components():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(5000, 10))
+    assert latent.correlation_summary(z)["max_abs_corr"] < 0.06
+    z[:, 1] = z[:, 0] + 0.1 * z[:, 1]
+    assert latent.correlation_summary(z)["max_abs_corr"] > 0.99
+
+
+def test_active_units_counts_the_dimensions_that_vary():
+    rng = np.random.default_rng(6)
+    mu = np.zeros((1000, 20))
+    mu[:, :7] = rng.normal(size=(1000, 7))
+    mu[:, 7:] = 0.01 * rng.normal(size=(1000, 13))
+    n, mask = latent.active_units(mu)
+    assert n == 7 and mask[:7].all() and not mask[7:].any()
+
+
+def test_kl_per_dim():
+    mu, lv = np.zeros((10, 4)), np.zeros((10, 4))
+    np.testing.assert_allclose(latent.kl_per_dim(mu, lv), 0.0)
+    mu[:, 2] = 2.0
+    lv[:, 3] = np.log(4.0)
+    kl = latent.kl_per_dim(mu, lv)
+    np.testing.assert_allclose(kl, [0, 0, 2.0, 0.5 * (4 - 1 - np.log(4))])
+
+
+def test_attribute_vector_recovers_a_planted_shift():
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(6000, 32))
+    labels = np.where(rng.random(6000) < 0.3, 1, -1).astype(np.int8)
+    shift = np.zeros(32)
+    shift[[3, 10]] = [2.0, -1.5]
+    z[labels > 0] += shift
+    np.testing.assert_allclose(latent.attribute_vector(z, labels), shift, atol=0.12)
+    with pytest.raises(ValueError):
+        latent.attribute_vector(z, np.ones(6000))
+
+
+def test_interpolate_and_along_axes():
+    line = latent.interpolate(np.zeros(3), np.ones(3), 5)
+    np.testing.assert_allclose(line[:, 0], [0, 0.25, 0.5, 0.75, 1])
+    pts = latent.along_axes(np.zeros(2), np.eye(2), [1.0, 2.0], [-1, 0, 1])
+    np.testing.assert_allclose(pts, [[-1, 0], [0, 0], [1, 0], [0, -2], [0, 0], [0, 2]])
+
+
+def test_cloud_summary_of_a_standard_normal():
+    s = latent.cloud_summary(np.random.default_rng(8).normal(size=(3000, 64)))
+    assert abs(s["radius_mean"] - latent.chi_mean(64)) < 0.1 and s["centre_offset"] < 0.3
+
+
+def test_cube_within_radius_is_exact_inside_the_cube():
+    assert latent.cube_within_radius(1.0, 1.0, 2) == pytest.approx(np.pi / 4)
+
+
+def test_encode_stats_of_an_ae_and_a_vae_encoder():
+    from types import SimpleNamespace
+    keras = pytest.importorskip("keras")
+    x_in = keras.Input((4,))
+    ae = SimpleNamespace(encoder=keras.Model(x_in, keras.layers.Dense(3)(x_in)))
+    mu, lv = keras.layers.Dense(3)(x_in), keras.layers.Dense(3)(x_in)
+    vae = SimpleNamespace(encoder=keras.Model(x_in, [mu + 0.0, mu, lv]))
+    x = np.random.default_rng(0).normal(size=(10, 4)).astype("float32")
+    z, none = latent.encode_stats(ae, x, batch_size=3)
+    assert z.shape == (10, 3) and none is None
+    m, v = latent.encode_stats(vae, x, batch_size=4)
+    assert m.shape == v.shape == (10, 3)
