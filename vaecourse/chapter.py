@@ -57,6 +57,10 @@ def start(number: str, title: str, name: str | None = None, deterministic_ops: b
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out
     P = profile(name)
+    # tf.function retracing notices and similar warnings are noise in a course's outputs
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     seed_everything(P.seed, deterministic_ops=deterministic_ops)
     configure_figures()
     print(f"Chapter {number} · {title}")
