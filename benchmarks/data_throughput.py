@@ -104,18 +104,13 @@ def bench_prepare(folder, sizes, workers):
 def time_batches(iterable, max_images):
     """(images per second, images, heap growth in MB) over up to ``max_images``, measured
     after one warm-up batch (which pays for start-up: threads, buffers)."""
+    from vaecourse.measure import throughput
+
     it = iter(iterable)
-    next(it)
+    next(it)  # warm-up outside the memory baseline too
     mem0 = anon_mb()
-    seen, t0 = 0, time.perf_counter()
-    while seen < max_images:
-        try:
-            b = next(it)
-        except StopIteration:
-            break
-        x = b[0] if isinstance(b, tuple) else b
-        seen += int(x.shape[0])
-    return rate(seen, time.perf_counter() - t0), seen, round(anon_mb() - mem0, 1)
+    r = throughput(it, max_images, warmup=0)
+    return round(r.img_per_s, 1), r.images, round(anon_mb() - mem0, 1)
 
 
 def bench_pipelines(images, small, paths, size, batch_size):

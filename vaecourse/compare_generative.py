@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from . import latent
+from .sampling import laplacian_variance  # noqa: F401  (sharpness, shared with chapter XI)
+
 
 def _flat(images) -> np.ndarray:
     x = np.asarray(images)
@@ -92,17 +95,6 @@ def copies(samples, train_images, reference_distances, factor: float = 0.5) -> n
     return np.flatnonzero(d < factor * float(np.median(reference_distances)))
 
 
-def laplacian_variance(images) -> np.ndarray:
-    """Sharpness per image: variance of the 4-neighbour Laplacian of the grey image on [0, 1]."""
-    x = np.asarray(images)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    grey = x.mean(axis=-1) if x.ndim == 4 else x
-    lap = (grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
-           - 4.0 * grey[:, 1:-1, 1:-1])
-    return lap.reshape(len(lap), -1).var(axis=1)
-
-
 def interpolate(z_a, z_b, steps: int = 8) -> np.ndarray:
-    """``steps`` points on the straight line from ``z_a`` to ``z_b`` (both ends included)."""
-    t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]
-    return (1.0 - t) * np.asarray(z_a, np.float32)[None] + t * np.asarray(z_b, np.float32)[None]
+    """``steps`` points on the straight line from ``z_a`` to ``z_b`` (both ends), float32."""
+    return latent.interpolate(z_a, z_b, int(steps)).astype(np.float32)

@@ -92,8 +92,9 @@ def log10_ball_over_cube(r: float, b: float, n: int) -> float:
 
 def uniform_draws(n_points: int, n: int, b: float, seed: int = 0) -> np.ndarray:
     """``n_points`` latent points uniform in [-b, b]^n (the series' "boundary" draws)."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-b, b, size=(n_points, n)).astype(np.float32)
+    from .sampling import uniform_cube
+
+    return uniform_cube(n_points, n, b, seed=seed)
 
 
 # --------------------------------------------------------------------------------------

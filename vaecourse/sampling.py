@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# one implementation of latent-space geometry: the lengths of points and the cube radius
+from .latent import radii  # noqa: F401
+from .latent import uniform_radius as cube_radius  # noqa: F401  r * sqrt(z_dim / 3)
+
 
 def uniform_cube(n: int, z_dim: int, r: float, seed=None, low: float | None = None) -> np.ndarray:
     """``n`` points drawn uniformly from the cube [-r, r]^z_dim (float32).
@@ -30,17 +34,6 @@ def uniform_cube(n: int, z_dim: int, r: float, seed=None, low: float | None = No
 def normal_points(n: int, z_dim: int, seed=None) -> np.ndarray:
     """``n`` points from the standard normal N(0, I) of the VAE's prior (float32)."""
     return np.random.default_rng(seed).standard_normal((int(n), int(z_dim))).astype("float32")
-
-
-def radii(z) -> np.ndarray:
-    """Euclidean length of each latent point (rows of ``z``)."""
-    z = np.asarray(z, dtype="float64")
-    return np.sqrt(np.sum(z * z, axis=1))
-
-
-def cube_radius(r: float, z_dim: int) -> float:
-    """Typical length of a point from U[-r, r]^z_dim: r * sqrt(z_dim / 3)."""
-    return float(r) * float(np.sqrt(z_dim / 3.0))
 
 
 def _to_uint8(images) -> np.ndarray:

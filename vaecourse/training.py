@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from . import history as hist
-from . import mechanisms, models
+from . import mechanisms, models, plots
 from .io import atomic_path
 
 
@@ -103,20 +103,7 @@ class EpochLog(keras.callbacks.Callback):
 
 def image_grid(images, ncols: int = 8, pad: int = 2) -> np.ndarray:
     """Tile images (n, h, w, c) with values in [0, 1] into one uint8 RGB array."""
-    images = np.clip(np.asarray(images, "float32"), 0.0, 1.0)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    n, h, w, c = images.shape
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    grid = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), "float32")
-    for i, img in enumerate(images):
-        r, col = divmod(i, ncols)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h,
-             pad + col * (w + pad): pad + col * (w + pad) + w] = img
-    return (grid * 255).round().astype("uint8")
+    return plots.tile(np.clip(np.asarray(images, "float32"), 0.0, 1.0), ncols, pad)
 
 
 def to_unit_range(images, output_activation: str = "sigmoid") -> np.ndarray:

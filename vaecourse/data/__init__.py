@@ -20,7 +20,7 @@ from .faces import FaceSet, load_faces, load_synthetic, prepare_synthetic
 from .indices import pick_indices, seeded_rng
 from .pipelines import (as_generator, files_dataset, legacy_flow, make_dataset,
                         stream_from_files, to_float)
-from .synthetic import GENERATOR_VERSION, Faces, grid, render_faces
+from .synthetic import GENERATOR_VERSION, Faces, render_faces
 
 __all__ = [
     "ATTR_NAMES", "N_ATTRS", "attr_column", "attr_index", "with_attr",
@@ -31,5 +31,5 @@ __all__ = [
     "pick_indices", "seeded_rng",
     "as_generator", "files_dataset", "legacy_flow", "make_dataset", "stream_from_files",
     "to_float",
-    "GENERATOR_VERSION", "Faces", "grid", "render_faces",
+    "GENERATOR_VERSION", "Faces", "render_faces",
 ]

@@ -448,13 +448,9 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
                     raise KeyboardInterrupt("stopped by _stop_after (test)")
 
             try:
-                if workers == 1:
-                    for j, job in enumerate(jobs):
-                        take(j, _decode_job(job))
-                else:
-                    with process_pool(workers) as pool:
-                        for j, result in enumerate(pool.imap(_decode_job, jobs)):
-                            take(j, result)
+                with process_pool(workers) as pool:  # one worker: runs here, in order
+                    for j, result in enumerate(pool.imap(_decode_job, jobs)):
+                        take(j, result)
             finally:
                 bar.close()
             images.flush()

@@ -15,7 +15,6 @@ not on how many processes render it, nor (beyond float rounding) on how many are
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -809,25 +808,10 @@ def render_faces(n: int, size: int = 96, seed: int = 0, *, height: int | None = 
         if progress is not None:
             progress(take)
 
-    if workers <= 1 or len(jobs) <= 1:
-        for i, job in enumerate(jobs):
-            place(i, _chunk_job(job))
-    else:
-        from .parallel import process_pool
-        with process_pool(workers) as pool:
-            for i, result in enumerate(pool.imap(_chunk_job, jobs)):
-                place(i, result)
+    from .parallel import process_pool
+
+    # a single job or worker runs in this process (process_pool's serial stand-in)
+    with process_pool(workers if len(jobs) > 1 else 1) as pool:
+        for i, result in enumerate(pool.imap(_chunk_job, jobs)):
+            place(i, result)
     return Faces(images, attrs, time.perf_counter() - t0)
-
-
-def grid(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
-    """Tile images (n, h, w, 3) uint8 into one uint8 picture, ``cols`` per row."""
-    images = np.asarray(images)
-    n, h, w, c = images.shape
-    rows = math.ceil(n / cols)
-    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
-    for i in range(n):
-        r, k = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h,
-            pad + k * (w + pad): pad + k * (w + pad) + w] = images[i]
-    return out
