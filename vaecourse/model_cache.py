@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +129,9 @@ def cached_model(name: str, config, build_fn, train_fn, profile=None, extra=None
                 entry = f"weights do not fit the model ({type(err).__name__}: {err})"
         if isinstance(entry, str) and entry != "no entry":
             say(f"cache entry {key} not usable: {entry}; training again")
+        t0 = time.perf_counter()
         history = hist.as_dict(train_fn(model))
+        train_seconds = round(time.perf_counter() - t0, 1)
         weights = directory / WEIGHTS_FILE
         build_optimizer(model)  # a fixed layout: loading builds the optimizer too
         with atomic_path(weights) as tmp:
@@ -136,6 +139,7 @@ def cached_model(name: str, config, build_fn, train_fn, profile=None, extra=None
         write_json_atomic(directory / ENTRY_FILE, {
             "key": key, "version": CACHE_VERSION, "name": name, "config": config.to_dict(),
             "profile": _profile_dict(profile), "extra": extra, "history": history,
-            "weights_sha256": _sha256(weights), "keras": keras.__version__, "pid": os.getpid()})
-        say(f"trained and cached model {key} ({hist.summary(history)})")
+            "weights_sha256": _sha256(weights), "keras": keras.__version__, "pid": os.getpid(),
+            "train_seconds": train_seconds})
+        say(f"trained and cached model {key} in {train_seconds:.0f} s ({hist.summary(history)})")
         return CachedModel(model, history, directory, key, True)

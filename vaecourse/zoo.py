@@ -37,10 +37,10 @@ def _cached(name: str, config, P, faces=None, epochs=None, mechanism: int = 3) -
         data = faces if faces is not None else load_faces(P, verbose=False)
         return train_on_faces(model, data, P, epochs=epochs)
 
-    from .data import GENERATOR_VERSION
+    from .data.faces import data_tag
 
     extra = {"epochs": epochs or P.epochs, "mechanism": mechanism if config.variational else None,
-             "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}"}
+             "data": data_tag(P)}
     return cached_model(name, config, build, train, profile=P, extra=extra)
 
 

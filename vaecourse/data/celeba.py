@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_path, cache_dir
+from ..profiles import ENV_CELEBA
 from . import store
 from .attributes import ATTR_NAMES, N_ATTRS
 
-ENV_CELEBA = "VAECOURSE_CELEBA"
 KAGGLE_HANDLE = "jessicali9530/celeba-dataset"
 ALIGNED_SIZE = (178, 218)                 # (width, height) of img_align_celeba
 CROP_BOX = (15, 40, 163, 188)             # left, top, right, bottom in the aligned image
@@ -88,6 +89,40 @@ def _split(line: str, csv: bool) -> list:
     return [t.strip() for t in line.split(",")] if csv else line.split()
 
 
+def _fast_rows(body: list, width: int, csv: bool):
+    """Parse ``name v1 v2 ...`` rows in one C call: (names, int8 array) or None when any
+    row is off (then the careful row-by-row parser finds and reports the bad ones).
+
+    The official attribute file has 202,599 rows; a Python loop over 8 million values took
+    13 s, which is why preparing CelebA was slower than decoding it.
+    """
+    names, rests = [], []
+    for line in body:
+        head, _, rest = line.strip().partition("," if csv else " ")
+        names.append(head.strip())
+        rests.append(rest)
+    joined = " ".join(rests)
+    if csv:
+        joined = joined.replace(",", " ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a bad token ends parsing with a warning
+        try:
+            values = np.fromstring(joined, dtype=np.int64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None
+    if values.size != width * len(body):
+        return None
+    values = values.reshape(len(body), width)
+    if not np.isin(values, (-1, 0, 1)).all():
+        return None
+    # a row with one value too few and the next with one too many would still add up:
+    # check each row's own count cheaply by its number of separators
+    counts = np.fromiter((len(r.replace(",", " ").split()) for r in rests), np.int64, len(rests))
+    if (counts != width).any():
+        return None
+    return names, values.astype(np.int8)
+
+
 def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
     """Parse ``list_attr_celeba`` in its Kaggle csv or original txt form.
 
@@ -113,6 +148,12 @@ def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
         raise CelebAError(f"the attribute file's header is not CelebA's 40 names "
                           f"(got {len(header)} columns, unknown: {unknown[:5]})")
     order = [header.index(name) for name in ATTR_NAMES]   # columns in ATTR_NAMES order
+    fast = _fast_rows(lines[1:], N_ATTRS, csv)
+    if fast is not None:
+        names, values = fast
+        values = values[:, order]
+        rows = dict(zip(names, values))
+        return Labels(list(ATTR_NAMES), rows, [], declared, len(names) - len(rows))
     rows, malformed, dup = {}, [], 0
     for number, line in enumerate(lines[1:], start=3 if declared is not None else 2):
         parts = _split(line, csv)
@@ -138,8 +179,8 @@ def parse_partitions(text: str) -> Labels:
         if not line.strip():
             continue
         parts = _split(line, "," in line)
-        if len(parts) == 2 and parts[1].strip() in ("0", "1", "2"):
-            rows[parts[0]] = np.int8(int(parts[1]))
+        if len(parts) == 2 and parts[1] in ("0", "1", "2"):
+            rows[parts[0]] = int(parts[1])
         elif number == 1:                    # the csv header
             continue
         else:
@@ -374,25 +415,43 @@ def _decode_job(args):
 
 
 # ----------------------------------------------------------------------------- preparing
-def celeba_folder(size: int, n: int | None, source=None) -> Path:
-    """Cache folder of a prepared CelebA: keyed by size, crop, how many images, and where
-    they came from (so a made-up demo folder never stands in for the real data)."""
+def celeba_folder(size: int, n: int | None, source=None, names=None) -> Path:
+    """Cache folder of a prepared CelebA: keyed by size, crop, how many images (or which
+    named selection), and where they came from (so a made-up demo folder never stands in
+    for the real data)."""
     crop = "-".join(str(c) for c in CROP_BOX)
     tag = hashlib.sha256(origin_of(source).encode()).hexdigest()[:8]
-    return cache_dir("faces",
-                     f"celeba-{size}px-crop{crop}-n{'all' if n is None else n}-src{tag}")
+    which = "all" if n is None else n
+    if names is not None:
+        which = "sel" + hashlib.sha256("\n".join(names).encode()).hexdigest()[:8]
+    return cache_dir("faces", f"celeba-{size}px-crop{crop}-n{which}-src{tag}")
 
 
-def _expect(size, n, source):
-    return {"source": "celeba", "size": int(size), "crop_box": list(CROP_BOX),
-            "requested": None if n is None else int(n), "origin": origin_of(source)}
+def _expect(size, n, source, names=None):
+    out = {"source": "celeba", "size": int(size), "crop_box": list(CROP_BOX),
+           "requested": None if n is None else int(n), "origin": origin_of(source)}
+    if names is not None:
+        out["selection"] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+    return out
+
+
+BOOK_SUBSET_FILE = Path(__file__).with_name("celeba_book_subset.txt")
+
+
+def book_subset() -> list:
+    """The file names of the real-CelebA subset the book was executed on (15,723 aligned
+    images, all official partitions).  A reader with the full CelebA gets the same images
+    under the ``book`` profile; see ``book/setup.md`` for how the subset is assembled."""
+    return BOOK_SUBSET_FILE.read_text().split()
 
 
 def prepare_celeba(size: int = 96, n: int | None = None, *,
-                   source: str | os.PathLike | None = None, workers: int | None = None,
+                   source: str | os.PathLike | None = None, names=None,
+                   workers: int | None = None,
                    force: bool = False, progress: bool = True, verbose: bool = True,
                    _stop_after: int | None = None) -> Path:
-    """Crop, resize and store the first ``n`` CelebA images (all when None); returns the
+    """Crop, resize and store the first ``n`` CelebA images (all when None), or the images
+    named in ``names`` (a list of file names, e.g. :func:`book_subset`); returns the
     folder with ``images.npy``, ``attrs.npy``, ``partition.npy``, ``names.txt``.
 
     A valid prepared folder is reused without touching the source.  An interrupted run
@@ -400,12 +459,23 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
     only) raises ``KeyboardInterrupt`` after that many batches, as a Ctrl-C would.
     """
     size = int(size)
-    folder = celeba_folder(size, n, source)
-    expect = _expect(size, n, source)
+    names = None if names is None else sorted(set(names))
+    folder = celeba_folder(size, n, source, names)
+    expect = _expect(size, n, source, names)
     if not force and store.validate(folder, expect):
         return folder
     src = find_source(source)
-    refs = src.images if n is None else src.images[:int(n)]
+    refs = src.images
+    not_found = 0
+    if names is not None:
+        wanted = set(names)
+        refs = [r for r in refs if r[0] in wanted]
+        not_found = len(wanted) - len(refs)
+        if not refs:
+            raise CelebAError(f"none of the {len(wanted):,} selected CelebA files is in "
+                              f"{src.origin}.\n{HOW_TO_GET}")
+    if n is not None:
+        refs = refs[:int(n)]
     total = len(refs)
     labels = (parse_attributes(src.read_text(src.attr_file))
               if src.attr_file is not None else None)
@@ -501,7 +571,7 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
         }
         manifest = store.finish(
             folder, ["images.npy", "attrs.npy", "partition.npy", "names.txt", "skipped.txt"],
-            dict(expect, count=count, files_seen=total,
+            dict(expect, count=count, files_seen=total, selected_not_found=not_found,
                  zip=str(src.zip_path) if src.zip_path else None, resample="bilinear",
                  attr_names=list(ATTR_NAMES), report=report, seconds=round(seconds, 2),
                  images_per_second=round(total / seconds, 1) if seconds > 0 else None))
@@ -578,31 +648,60 @@ def _progress(total, enabled):
                 file=sys.stderr)
 
 
-def load_celeba(size: int, n_train: int, n_val: int, *, source=None, verbose: bool = True,
-                **kw):
-    """The prepared CelebA as a :class:`~vaecourse.data.faces.FaceSet`.
+MIN_TRAIN = 64     # fewer training images than this is no experiment
+MIN_VAL = 8        # a validation set is never empty
 
-    The first ``n_train`` images (file-name order) train, the next ``n_val`` validate, as
-    in the series (170,000 + the rest); ``faces.partition`` holds the official split
-    (0 train, 1 val, 2 test, -1 unknown) for chapters that want it.
+
+def _take(images, idx):
+    """Rows ``idx`` of a memory map: a slice (no copy) when they are contiguous, as CelebA's
+    official partitions are in file-name order; a copy otherwise (the book subset)."""
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return images[idx[0]:idx[-1] + 1]
+    return np.asarray(images[idx])
+
+
+def load_celeba(size: int, n_train: int, n_val: int, *, source=None, names=None,
+                verbose: bool = True, **kw):
+    """The prepared CelebA as a :class:`~vaecourse.data.faces.FaceSet`, split by CelebA's
+    official partition: the first ``n_train`` images of *train*, the first ``n_val`` of
+    *val*, and up to ``n_val`` of *test* (the "real" reference of the measures).  The
+    official split is identity-disjoint: no person of val or test appears in train.
+
+    ``names`` restricts the set to those files (the book subset).  Without a partition file
+    the images are split in file-name order (80/10/10).  Fewer images than asked for are
+    used with a note; fewer than :data:`MIN_TRAIN` training or :data:`MIN_VAL` validation
+    images raise :class:`CelebAError`.
     """
     from .faces import FaceSet
 
-    total = n_train + n_val
-    # the whole set is 202,599 images: prepare it all when asked for that many or more
-    n = None if total >= 202_599 else total
-    folder = prepare_celeba(size, n, source=source, verbose=verbose, **kw)
+    # every partition is needed, so the whole set (or the whole selection) is prepared
+    folder = prepare_celeba(size, None, source=source, names=names, verbose=verbose, **kw)
     manifest = store.validate(folder) or {}
     images = store.open_images(folder)
     attrs = np.load(folder / "attrs.npy", mmap_mode="r")
-    if len(images) < total and verbose:
-        print(f"note: CelebA has {len(images):,} usable images, fewer than the "
-              f"{total:,} asked for; validation gets {max(0, len(images) - n_train):,}",
+    partition = np.load(folder / "partition.npy")
+    if (partition < 0).all():
+        count = len(images)
+        partition = np.where(np.arange(count) < 0.8 * count, 0,
+                             np.where(np.arange(count) < 0.9 * count, 1, 2)).astype(np.int8)
+        if verbose:
+            print("note: no partition file: split in file-name order 80/10/10", file=sys.stderr)
+    idx = {k: np.flatnonzero(partition == p) for k, p in (("train", 0), ("val", 1), ("test", 2))}
+    want = {"train": n_train, "val": n_val, "test": n_val}
+    idx = {k: v[:want[k]] for k, v in idx.items()}
+    if len(idx["train"]) < MIN_TRAIN or len(idx["val"]) < MIN_VAL:
+        raise CelebAError(
+            f"CelebA in {manifest.get('origin', folder)} has {len(idx['train']):,} training and "
+            f"{len(idx['val']):,} validation images (official partition); at least "
+            f"{MIN_TRAIN} and {MIN_VAL} are needed.\n{HOW_TO_GET}")
+    short = [f"{k} {len(idx[k]):,} of {want[k]:,}" for k in idx if len(idx[k]) < want[k]]
+    if short and verbose:
+        print(f"note: CelebA has fewer images than asked for: {', '.join(short)}",
               file=sys.stderr)
-    return FaceSet(images[:n_train], images[n_train:total], attrs[:n_train],
-                   attrs[n_train:total], "celeba", size, folder, manifest,
-                   partition=np.load(folder / "partition.npy"),
-                   names=(folder / "names.txt").read_text().split())
+    return FaceSet(_take(images, idx["train"]), _take(images, idx["val"]),
+                   _take(attrs, idx["train"]), _take(attrs, idx["val"]), "celeba", size, folder,
+                   manifest, partition=partition, names=(folder / "names.txt").read_text().split(),
+                   test=_take(images, idx["test"]), attrs_test=_take(attrs, idx["test"]))
 
 
 # ----------------------------------------------------------------------------- a made-up CelebA

@@ -22,7 +22,11 @@ from .synthetic import GENERATOR_VERSION, render_faces
 
 @dataclass
 class FaceSet:
-    """Images (uint8, (n, s, s, 3)) and ±1 attributes, split into train and val."""
+    """Images (uint8, (n, s, s, 3)) and ±1 attributes, split into train, val and test.
+
+    ``test`` is held out from everything, training and model selection alike: the measures
+    compare model samples against it as the "real" reference.
+    """
 
     train: np.ndarray
     val: np.ndarray
@@ -35,15 +39,27 @@ class FaceSet:
     attr_names: tuple = ATTR_NAMES
     partition: np.ndarray | None = None   # CelebA's official split (0/1/2), all images
     names: list | None = None             # CelebA file names, all images
+    test: np.ndarray | None = None
+    attrs_test: np.ndarray | None = None
 
     def attr(self, name: str, split: str = "train") -> np.ndarray:
-        """The ±1 column of attribute ``name`` for ``split`` ("train" or "val")."""
-        attrs = {"train": self.attrs_train, "val": self.attrs_val}[split]
+        """The ±1 column of attribute ``name`` for ``split`` ("train", "val" or "test")."""
+        attrs = {"train": self.attrs_train, "val": self.attrs_val, "test": self.attrs_test}[split]
         return attrs[:, attr_index(name)]
 
+    @property
+    def tag(self) -> str:
+        """Which images these are, for cache keys: the synthetic generator's version, or
+        the prepared CelebA selection (the book subset or all of it)."""
+        if self.source == "synthetic":
+            return f"synthetic-v{GENERATOR_VERSION}"
+        return "celeba-" + str(self.manifest.get("selection") or "all")
+
     def describe(self) -> str:
+        n_test = 0 if self.test is None else len(self.test)
         return (f"faces: {self.source} {self.size}x{self.size}x3 uint8, "
-                f"train={len(self.train):,} val={len(self.val):,} (cache folder {self.path.name})")
+                f"train={len(self.train):,} val={len(self.val):,} test={n_test:,} "
+                f"(cache folder {self.path.name})")
 
 
 # ----------------------------------------------------------------------------- synthetic
@@ -104,16 +120,29 @@ def prepare_synthetic(n: int, size: int, seed: int = 0, *, workers: int | None =
 
 
 def load_synthetic(n_train: int, n_val: int, size: int, seed: int = 0, **kw) -> FaceSet:
-    """The synthetic face set, train = first ``n_train`` images, val = the next ``n_val``."""
-    folder = prepare_synthetic(n_train + n_val, size, seed, **kw)
+    """The synthetic face set: train = the first ``n_train`` images, val = the next
+    ``n_val``, test = the ``n_val`` after those."""
+    a, b = n_train, n_train + n_val
+    folder = prepare_synthetic(b + n_val, size, seed, **kw)
     images = store.open_images(folder)
     attrs = np.load(folder / "attrs.npy", mmap_mode="r")
     manifest = store.validate(folder) or {}
-    return FaceSet(images[:n_train], images[n_train:], attrs[:n_train], attrs[n_train:],
-                   "synthetic", size, folder, manifest)
+    return FaceSet(images[:a], images[a:b], attrs[:a], attrs[a:b], "synthetic", size, folder,
+                   manifest, test=images[b:], attrs_test=attrs[b:])
 
 
 # ----------------------------------------------------------------------------- facade
+def data_tag(P) -> str:
+    """The :attr:`FaceSet.tag` that :func:`load_faces` will give for profile ``P``, known
+    without loading anything (model caches key on it)."""
+    if P.dataset != "celeba":
+        return f"synthetic-v{GENERATOR_VERSION}"
+    if P.name == "book":
+        from .celeba import _expect, book_subset
+        return "celeba-" + _expect(0, None, None, book_subset())["selection"]
+    return "celeba-all"
+
+
 def load_faces(P=None, *, n_train: int | None = None, n_val: int | None = None,
                size: int | None = None, source: str | None = None, verbose: bool = True,
                **kw) -> FaceSet:
@@ -131,8 +160,10 @@ def load_faces(P=None, *, n_train: int | None = None, n_val: int | None = None,
     n_val = P.n_val if n_val is None else int(n_val)
     size = P.image_size if size is None else int(size)
     if P.dataset == "celeba":
-        from .celeba import load_celeba
-        faces = load_celeba(size, n_train, n_val, source=source, verbose=verbose, **kw)
+        from .celeba import book_subset, load_celeba
+        names = book_subset() if P.name == "book" else None
+        faces = load_celeba(size, n_train, n_val, source=source, names=names,
+                            verbose=verbose, **kw)
     else:
         faces = load_synthetic(n_train, n_val, size, seed=P.seed, verbose=verbose, **kw)
     if verbose:
