@@ -50,13 +50,22 @@ def face_vae_config(P, **overrides) -> models.VAEConfig:
 
 
 def face_ae_config(P, **overrides) -> models.VAEConfig:
-    """The curse-of-dimensionality AE (kernels 5-5-3-3, z 1600 in the series), scaled: its latent
+    """Part XI's portrait AE (kernels 5-5-3-3, z 1600 in the series), scaled: its latent
     space is as many times larger than the VAE's as in the series (1600 / 256 = 6.25)."""
     z = max(16, int(round(P.z_dim * 1600 / 256)))
     filters = tuple(P.filters) if len(P.filters) != 4 else (64, 64, 128, 128)
-    cfg = dict(image_size=P.image_size, z_dim=z, filters=filters, learning_rate=P.learning_rate)
+    cfg = dict(name="series_xi_ae", image_size=P.image_size, z_dim=z, filters=filters,
+               learning_rate=P.learning_rate)
     cfg.update(overrides)
     return models.preset("series_curse_ae", **cfg)
+
+
+def curse_vae_config(P, **overrides) -> models.VAEConfig:
+    """The model of "Curse of dimensionality I": the series' VAE with z 200 and a KL weight
+    of 1e-6 -- "basically a pure AE", as the series says, with a minimal pull to the origin."""
+    cfg = dict(name="series_curse_vae", z_dim=200, fact=1e-6)
+    cfg.update(overrides)
+    return models.config_from_profile(P, "series_x", **cfg)
 
 
 def face_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
@@ -65,5 +74,10 @@ def face_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
 
 
 def face_ae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
-    """The trained face AE (same data, deterministic encoder) for profile ``P``."""
+    """Part XI's trained portrait AE (large z, deterministic encoder) for profile ``P``."""
     return _cached("face_ae", face_ae_config(P, **overrides), P, faces, epochs)
+
+
+def curse_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
+    """The trained model of "Curse of dimensionality I" (z 200, KL weight 1e-6)."""
+    return _cached("curse_vae", curse_vae_config(P, **overrides), P, faces, epochs)
