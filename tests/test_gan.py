@@ -126,17 +126,6 @@ def test_face_gan_trains_once_then_loads_from_the_cache(tmp_path, monkeypatch):
     np.testing.assert_allclose(gan.generate(first.model, 2, seed=0), gan.generate(second.model, 2, seed=0))
 
 
-def test_inception_features_fails_with_a_clear_message_offline(monkeypatch):
-    import keras
-
-    def offline(*a, **k):
-        raise OSError("no network")
-
-    monkeypatch.setattr(keras.applications, "InceptionV3", offline)
-    with pytest.raises(RuntimeError, match="ImageNet weights"):
-        gan.inception_features(np.zeros((1, 16, 16, 3), np.uint8))
-
-
 def test_whole_model_round_trip_through_persistence(tmp_path):
     from vaecourse import persistence
 

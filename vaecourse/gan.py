@@ -376,23 +376,3 @@ def history_summary(history: dict) -> str:
     if h.get("seconds"):
         line += f" | {sum(h['seconds']) / 60:.1f} min"
     return line
-
-
-def inception_features(images, batch_size: int = 64) -> np.ndarray:
-    """2048-d pool features of ImageNet InceptionV3 -- the network the standard FID uses.
-    Needs the ImageNet weights (a download on first use): on Colab or with the ``full``
-    profile.  Offline it raises a RuntimeError that says so."""
-    try:
-        net = keras.applications.InceptionV3(include_top=False, weights="imagenet", pooling="avg",
-                                             input_shape=(299, 299, 3))
-    except Exception as err:  # no internet and no cached weights
-        raise RuntimeError("InceptionV3 ImageNet weights could not be loaded (offline?): the "
-                           "standard FID needs them; use a course-trained feature network "
-                           f"instead ({type(err).__name__})") from None
-    x = np.asarray(images, "float32")
-    x = x / 255.0 if np.asarray(images).dtype == np.uint8 else x
-    out = []
-    for i in range(0, len(x), batch_size):
-        batch = tf.image.resize(x[i:i + batch_size], (299, 299)) * 2.0 - 1.0  # Inception's [-1, 1]
-        out.append(net.predict(batch, verbose=0))
-    return np.concatenate(out)
