@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from vaecourse import mechanisms, models  # noqa: E402
+from vaecourse import mechanisms  # noqa: E402
 
 
 class RefSampling(layers.Layer):
@@ -140,7 +140,7 @@ def main(argv=None):
 
     contenders = {"reference (keras-io)": build_reference(config)}
     for m in (int(s) for s in args.mechanisms.split(",")):
-        contenders[f"{m} {mechanisms.MECHANISMS[m]}"] = models.build_vae(config, m)
+        contenders[f"{m} {mechanisms.MECHANISMS[m]}"] = mechanisms.build_vae(config, m)
 
     def epoch(model, data, callbacks=()):
         y = None if isinstance(model, ReferenceVAE) else mechanisms.fit_targets(model, data)

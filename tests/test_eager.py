@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from vaecourse import eager
-from vaecourse.models import VAEConfig, build_ae, build_vae
+from vaecourse.mechanisms import build_vae
+from vaecourse.models import VAEConfig, build_ae
 
 
 def test_tensor_kind_names_the_three_kinds():

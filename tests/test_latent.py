@@ -19,20 +19,35 @@ def test_radius_measured_from_a_centre():
     assert abs(latent.radii(z, z.mean(axis=0)).mean() - latent.chi_mean(64)) < 0.1
 
 
-def test_uniform_radius_is_b_sqrt_n_over_3():
-    for b, n in [(1.0, 100), (5.0, 800)]:
-        z = latent.uniform_draws(3000, n, b, seed=2)
-        assert abs(latent.radii(z).mean() / latent.uniform_radius(b, n) - 1) < 0.01
+def test_cube_radius_is_b_sqrt_z_dim_over_3():
+    assert latent.cube_radius(2.0, 300) == pytest.approx(20.0)
+    for b, z_dim in [(1.0, 100), (5.0, 800)]:
+        z = latent.uniform_cube(3000, z_dim, b, seed=2)
+        assert z.dtype == np.float32 and z.shape == (3000, z_dim)
+        assert -b <= z.min() and z.max() <= b
+        assert abs(latent.radii(z).mean() / latent.cube_radius(b, z_dim) - 1) < 0.01
+
+
+def test_uniform_cube_low_edge_is_seed002_sampling():
+    z = latent.uniform_cube(500, 64, 1.0, low=0.0, seed=1)
+    assert z.min() >= 0.0 and z.max() < 1.0
+    assert z.mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_normal_points_radius_is_about_sqrt_z_dim():
+    z = latent.normal_points(2000, 256, seed=0)
+    assert np.median(latent.radii(z)) == pytest.approx(16.0, rel=0.02)
+    np.testing.assert_array_equal(z, latent.normal_points(2000, 256, seed=0))
 
 
 def test_cube_within_radius_matches_monte_carlo():
     b, n = 2.0, 200
-    z = latent.uniform_draws(20000, n, b, seed=3)
+    z = latent.uniform_cube(20000, n, b, seed=3)
     r = latent.radii(z)
     for q in (0.1, 0.5, 0.9):
         rq = np.quantile(r, q)
         assert abs(latent.cube_within_radius(rq, b, n) - q) < 0.03
-    assert latent.cube_within_radius(0.3 * latent.uniform_radius(b, n), b, n) < 1e-10
+    assert latent.cube_within_radius(0.3 * latent.cube_radius(b, n), b, n) < 1e-10
 
 
 def test_ball_over_cube_in_two_and_three_dims():
@@ -107,17 +122,3 @@ def test_cloud_summary_of_a_standard_normal():
 
 def test_cube_within_radius_is_exact_inside_the_cube():
     assert latent.cube_within_radius(1.0, 1.0, 2) == pytest.approx(np.pi / 4)
-
-
-def test_encode_stats_of_an_ae_and_a_vae_encoder():
-    from types import SimpleNamespace
-    keras = pytest.importorskip("keras")
-    x_in = keras.Input((4,))
-    ae = SimpleNamespace(encoder=keras.Model(x_in, keras.layers.Dense(3)(x_in)))
-    mu, lv = keras.layers.Dense(3)(x_in), keras.layers.Dense(3)(x_in)
-    vae = SimpleNamespace(encoder=keras.Model(x_in, [mu + 0.0, mu, lv]))
-    x = np.random.default_rng(0).normal(size=(10, 4)).astype("float32")
-    z, none = latent.encode_stats(ae, x, batch_size=3)
-    assert z.shape == (10, 3) and none is None
-    m, v = latent.encode_stats(vae, x, batch_size=4)
-    assert m.shape == v.shape == (10, 3)

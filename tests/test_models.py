@@ -98,7 +98,6 @@ def test_preset_overrides_and_profile_scaling():
     curse = models.preset("series_curse_ae", image_size=32, filters=(16, 32))
     assert curse.kernel_sizes == (5, 5) and not curse.variational
     assert models.build_decoder(curse).output.shape[1:] == (32, 32, 3)
-    assert cfg.config_hash() != cfg.replace(fact=1.0).config_hash()
     assert VAEConfig.from_dict(cfg.to_dict()) == cfg
 
 
@@ -164,3 +163,21 @@ def test_ae_is_the_same_builder_with_a_deterministic_encoder():
     logs = ae.train_on_batch(x, x, return_dict=True)
     assert set(logs) == {"loss", "reconstruction_loss"}
     assert models.encode(ae, x).shape == (8, 3) and models.reconstruct(ae, x).shape == x.shape
+
+
+def test_encode_gives_mu_or_z_and_on_request_log_var():
+    keras = pytest.importorskip("keras")
+    from types import SimpleNamespace
+
+    x_in = keras.Input((4,))
+    ae = SimpleNamespace(encoder=keras.Model(x_in, keras.layers.Dense(3)(x_in)))
+    mu, lv = keras.layers.Dense(3)(x_in), keras.layers.Dense(3)(x_in)
+    vae = SimpleNamespace(encoder=keras.Model(x_in, [mu + 1.0, mu, lv]))  # [z, mu, log_var]
+    x = np.random.default_rng(0).normal(size=(10, 4)).astype("float32")
+    z, none = models.encode(ae, x, batch_size=3, log_var=True)
+    assert z.shape == (10, 3) and none is None
+    np.testing.assert_array_equal(models.encode(ae, x, batch_size=3), z)
+    m, v = models.encode(vae, x, batch_size=4, log_var=True)
+    assert m.shape == v.shape == (10, 3)
+    np.testing.assert_allclose(models.encode(vae, x), m)  # mu, not z = mu + 1
+    np.testing.assert_allclose(m, np.asarray(vae.encoder(x)[1]), rtol=1e-6)

@@ -1,10 +1,13 @@
-"""Weights, whole models, resumable checkpoints and the train-once model cache."""
+"""Weights, whole models, resuming with Keras' own means, and the train-once model cache."""
+
 import json
 
+import keras
 import numpy as np
 import pytest
 
-from vaecourse import model_cache, models, persistence, training
+from vaecourse import mechanisms, model_cache, models, training
+from vaecourse.kit import persistence
 from vaecourse.models import VAEConfig
 
 CFG = VAEConfig(input_shape=(16, 16, 3), filters=(4, 8), z_dim=3)
@@ -25,18 +28,18 @@ def recon(model):
 
 
 def test_weights_round_trip_for_model_encoder_and_decoder(tmp_path):
-    vae = eager(models.build_vae(CFG, mechanism=0))
+    vae = eager(mechanisms.build_vae(CFG, mechanism=0))
     vae.train_on_batch(X, X)
     models.set_enc_to_predict(vae)
     paths = persistence.save_weights(vae, tmp_path / "w")
     assert {p.name for p in paths.values()} == {"model.weights.h5", "encoder.weights.h5",
                                                 "decoder.weights.h5"}
-    fresh = models.build_vae(CFG, mechanism=0)
+    fresh = mechanisms.build_vae(CFG, mechanism=0)
     persistence.load_weights(fresh, tmp_path / "w")
     np.testing.assert_array_equal(recon(fresh), recon(vae))
     assert int(fresh.optimizer.iterations.numpy()) == 1  # optimizer state came along
 
-    only_decoder = models.build_vae(CFG, mechanism=3)
+    only_decoder = mechanisms.build_vae(CFG, mechanism=3)
     persistence.load_weights(only_decoder, tmp_path / "w", parts=("decoder",))
     z = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
     np.testing.assert_array_equal(np.asarray(only_decoder.decoder(z)), np.asarray(vae.decoder(z)))
@@ -46,7 +49,7 @@ def test_weights_round_trip_for_model_encoder_and_decoder(tmp_path):
 
 @pytest.mark.parametrize("mechanism", [1, 3])
 def test_keras_file_round_trip_in_safe_mode(tmp_path, mechanism):
-    vae = models.build_vae(CFG, mechanism=mechanism)
+    vae = mechanisms.build_vae(CFG, mechanism=mechanism)
     if mechanism == 1:
         eager(vae)  # mechanism 3 keeps the compiled path
     vae.train_on_batch(X, training_targets(vae))
@@ -64,47 +67,37 @@ def training_targets(model):
     return fit_targets(model, X)
 
 
-def test_resume_continues_epoch_count_and_optimizer_state(tmp_path):
-    ckpt = tmp_path / "run.ckpt.npz"
-    vae = eager(models.build_vae(CFG, mechanism=3))
-    state = persistence.resume(vae, ckpt)
-    assert state.epoch == 0
-    training.fit(vae, X, epochs=1, batch_size=8, log=False,
-                 callbacks=[persistence.Checkpoint(ckpt, state)])
+def test_resume_with_model_checkpoint_and_initial_epoch(tmp_path):
+    """What chapter X does: ModelCheckpoint's weights file carries the optimizer state, so a
+    fresh model loaded from it continues training where the first one stopped."""
+    ckpt = tmp_path / "run.weights.h5"
+    vae = eager(mechanisms.build_vae(CFG, mechanism=3))
+    save = keras.callbacks.ModelCheckpoint(ckpt, save_weights_only=True)
+    training.fit(vae, X, epochs=1, batch_size=8, log=False, callbacks=[save])
 
-    again = eager(models.build_vae(CFG, mechanism=3))
-    state = persistence.resume(again, ckpt)
-    assert state.epoch == 1 and len(state.history["loss"]) == 1
+    again = eager(mechanisms.build_vae(CFG, mechanism=3))
+    persistence.build_optimizer(again)
+    again.load_weights(ckpt)
     assert int(again.optimizer.iterations.numpy()) == int(vae.optimizer.iterations.numpy()) == 2
     for a, b in zip(again.optimizer.variables, vae.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    for a, b in zip(again.get_weights(), vae.get_weights()):
-        np.testing.assert_array_equal(a, b)
-
-    training.fit(again, X, epochs=2, initial_epoch=state.epoch, batch_size=8, log=False,
-                 callbacks=[persistence.Checkpoint(ckpt, state)])
-    final = persistence.load_checkpoint(models.build_vae(CFG, mechanism=3), ckpt)
-    assert final.epoch == 2 and len(final.history["kl_loss"]) == 2
-    assert int(again.optimizer.iterations.numpy()) == 4
-
-    other = models.build_vae(CFG.replace(z_dim=4), mechanism=3)
-    with pytest.raises(ValueError, match="same VAEConfig"):
-        persistence.load_checkpoint(other, ckpt)
+    h = training.fit(again, X, epochs=2, initial_epoch=1, batch_size=8, log=False)
+    assert len(h["loss"]) == 1 and int(again.optimizer.iterations.numpy()) == 4
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     vae = models.build_ae(CFG)
-    ckpt = persistence.save_checkpoint(vae, tmp_path / "c.npz", epoch=3)
-    before = ckpt.read_bytes()
+    path = persistence.save_model(vae, tmp_path / "ae.keras")
+    before = path.read_bytes()
 
-    def broken_savez(path, **arrays):
-        open(path, "wb").write(b"half a file")
+    def broken_save(target, *args, **kwargs):
+        open(target, "wb").write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(vae, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
-        persistence.save_checkpoint(vae, ckpt, epoch=4)
-    assert ckpt.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["c.npz"]
+        persistence.save_model(vae, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ae.keras"]
 
 
 def test_model_cache_trains_once_reloads_and_rejects_corrupt_entries(tmp_path, monkeypatch):

@@ -8,17 +8,27 @@ with Adam (the weight, its gradient, two moment estimates).
 
     vae = build_dense_vae(cfg, hidden=256)            # the variant (GradientTape mechanism)
     encoder_parameters(cfg), encoder_parameters(cfg, hidden=256)
-    peak_rss_of_training(cfg, hidden=256, steps=3, batch_size=32)   # in a fresh process
+
+The memory a training step takes is measured by :func:`vaecourse.kit.measure.training_memory`.
 """
+
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
+import keras
+import numpy as np
+from keras import layers
 
-from .models import VAEConfig, feature_sizes
+from .mechanisms import VAE
+from .models import (
+    Sampling,
+    VAEConfig,
+    attach_parts,
+    build_decoder,
+    build_encoder,
+    feature_sizes,
+    make_optimizer,
+    reconstruction_loss,
+)
 
 
 def flat_size(config: VAEConfig) -> int:
@@ -41,11 +51,6 @@ def build_dense_encoder(config: VAEConfig, hidden: int, seed=None):
     The conv stack is the one :func:`vaecourse.models.build_encoder` makes (same layer names);
     only the head differs: Flatten -> encoder_dense -> mu / log_var -> Sampling.
     """
-    import keras
-    from keras import layers
-
-    from .models import Sampling, build_encoder
-
     if not config.variational:
         raise ValueError("build_dense_encoder builds a VAE encoder: use a variational config")
     base = build_encoder(config.replace(latent_batch_norm=False), seed=seed)
@@ -61,72 +66,18 @@ def build_dense_encoder(config: VAEConfig, hidden: int, seed=None):
 
 def build_dense_vae(config: VAEConfig, hidden: int, compile: bool = True, seed=None):
     """The GradientTape VAE (mechanism 3) with :func:`build_dense_encoder` as its encoder."""
-    import numpy as np
-
-    from .mechanisms import VAE
-    from .models import _attach, build_decoder, make_optimizer, reconstruction_loss
-
     encoder, decoder = build_dense_encoder(config, hidden, seed=seed), build_decoder(config)
     vae = VAE(encoder, decoder, reconstruction_loss(config), config.fact, name=config.name)
     if compile:
         vae.compile(optimizer=make_optimizer(config))
     vae(np.zeros((1,) + config.input_shape, "float32"))
-    return _attach(vae, encoder, decoder, config, 3)
+    return attach_parts(vae, encoder, decoder, config, 3)
 
 
 def encoder_parameters(config: VAEConfig, hidden: int | None = None) -> int:
     """Parameter count of the built encoder (with the extra Dense layer if ``hidden``)."""
-    from .models import build_encoder
-
     enc = build_dense_encoder(config, hidden) if hidden else build_encoder(config)
     return int(enc.count_params())
-
-
-_CHILD = textwrap.dedent("""
-    import json, os, resource, sys
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
-    import psutil
-    from vaecourse import bottleneck, models
-    args = json.loads(sys.argv[1])
-    cfg = models.VAEConfig.from_dict(args["config"])
-    x = np.random.default_rng(0).random((args["batch_size"] * args["steps"],)
-                                        + tuple(cfg.input_shape)).astype("float32")
-    before = psutil.Process().memory_info().rss
-    vae = (bottleneck.build_dense_vae(cfg, args["hidden"]) if args["hidden"]
-           else models.build_vae(cfg))
-    vae.fit(x, epochs=1, batch_size=args["batch_size"], verbose=0, shuffle=False)
-    import tensorflow as tf
-    gpu = (tf.config.experimental.get_memory_info("GPU:0")["peak"]
-           if tf.config.list_physical_devices("GPU") else None)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak = peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
-    print(json.dumps({"peak_rss": peak, "rss_before_model": before,
-                      "params": int(vae.count_params()), "gpu_peak": gpu}))
-""")
-
-
-def peak_rss_of_training(config: VAEConfig, hidden: int | None = None, steps: int = 3,
-                         batch_size: int = 32, timeout: float = 600) -> dict:
-    """Train ``steps`` batches of random images in a fresh Python process and return its
-    memory in MiB: ``peak`` (peak resident set size of the whole process), ``before_model``
-    (after importing TensorFlow and making the data), ``growth`` = peak - before_model, and
-    ``gpu_peak`` (TensorFlow's peak GPU memory, None without a GPU).
-
-    A fresh process per variant keeps one measurement from inheriting the other's memory.
-    On a GPU the interesting number is ``gpu_peak``; on a CPU it is the host memory.
-    """
-    payload = json.dumps({"config": config.to_dict(), "hidden": hidden, "steps": int(steps),
-                          "batch_size": int(batch_size)})
-    run = subprocess.run([sys.executable, "-c", _CHILD, payload], capture_output=True, text=True,
-                         timeout=timeout)
-    if run.returncode != 0:
-        raise RuntimeError(f"memory measurement failed:\n{run.stderr[-2000:]}")
-    out = json.loads(run.stdout.strip().splitlines()[-1])
-    mib = 1024.0 * 1024.0
-    return {"peak": out["peak_rss"] / mib, "before_model": out["rss_before_model"] / mib,
-            "growth": (out["peak_rss"] - out["rss_before_model"]) / mib, "params": out["params"],
-            "gpu_peak": None if out["gpu_peak"] is None else out["gpu_peak"] / mib}
 
 
 def dense_face_vae(P, hidden: int, *, faces=None, epochs=None, **overrides):

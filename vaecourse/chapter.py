@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import textwrap
 
 from .profiles import Profile, profile
 
@@ -68,14 +69,17 @@ def start(number: str, title: str, name: str | None = None, deterministic_ops: b
     return P
 
 
-def show_source(obj) -> None:
-    """Display the source of a function or class of the package, highlighted.
+def show_source(*objs) -> None:
+    """Display the source of functions, classes or methods of the package, highlighted.
 
     Chapters teach code that lives in ``vaecourse`` by showing it, rather than keeping a copy.
+    Several objects are shown as one block, e.g. the methods a chapter teaches:
+    ``show_source(VAE.compute_losses, VAE.train_step)`` (a property shows its getter).
     """
     from IPython.display import Code, display
 
-    display(Code(inspect.getsource(obj), language="python"))
+    parts = [textwrap.dedent(inspect.getsource(getattr(obj, "fget", obj))) for obj in objs]
+    display(Code("\n".join(parts), language="python"))
 
 
 def colab_url(notebook: str, branch: str = "main") -> str:

@@ -19,8 +19,7 @@ import time
 import numpy as np
 
 from . import mechanisms, models
-
-LOSS_KEYS = mechanisms.LOSS_KEYS
+from .history import LOSS_KEYS
 
 
 def share_weights(vaes, source: int = 0, deterministic: bool = True) -> list:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import linalg
 
 from . import latent
-from .sampling import laplacian_variance  # noqa: F401  (sharpness, shared with chapter XI)
+from .sharpness import laplacian_variance  # noqa: F401  (sharpness, shared with chapter XI)
 
 
 def _flat(images) -> np.ndarray:

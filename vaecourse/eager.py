@@ -17,6 +17,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from .mechanisms import fit_targets
+
 MODES = {
     "eager": dict(run_eagerly=True, jit_compile=False),   # every op runs at once, in Python
     "graph": dict(run_eagerly=False, jit_compile=False),  # the step is traced into a tf.function
@@ -118,7 +120,7 @@ def time_train_step(build_fn, x, modes=("eager", "graph", "xla"), steps: int = 1
         model = build_fn()
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
         model.compile(optimizer=optimizer, loss=model.loss, **MODES[mode])
-        y = None if _no_targets(model) else batch
+        y = fit_targets(model, batch)
         t0 = time.perf_counter()
         with _quiet_native_stderr():  # XLA announces its first compile on the C++ stderr
             logs = model.train_on_batch(batch, y, return_dict=True)
@@ -151,8 +153,3 @@ def _quiet_native_stderr():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-
-
-def _no_targets(model) -> bool:
-    from .mechanisms import VAE
-    return isinstance(model, VAE)

@@ -15,15 +15,7 @@ import io
 import numpy as np
 
 from . import latent, plots
-
-
-def decode_batch(model, z, batch_size: int = 256) -> np.ndarray:
-    """Decoded images in [0, 1] for the rows of ``z`` (direct calls: no predict() retracing)."""
-    from .models import get_decoder
-
-    dec, z = get_decoder(model), np.atleast_2d(np.asarray(z, np.float32))
-    out = [np.asarray(dec(z[i:i + batch_size], training=False)) for i in range(0, len(z), batch_size)]
-    return plots.to_display(np.concatenate(out))
+from .models import decode
 
 
 def png_bytes(image, scale: int = 3) -> bytes:
@@ -104,7 +96,7 @@ class LatentExplorer:
     def update(self, change=None) -> None:
         """Decode the current point into the image (called by every control)."""
         z = self.z()
-        self.image.value = png_bytes(decode_batch(self.model, z)[0], self.scale)
+        self.image.value = png_bytes(decode(self.model, z)[0], self.scale)
         self.readout.value = (f"|z| = {np.linalg.norm(z):.1f} &nbsp; distance from centre = "
                               f"{np.linalg.norm(z - self.pca.mean):.1f} &nbsp; "
                               f"(codes: mean |z − centre| = {latent.radii(self.codes, self.pca.mean).mean():.1f})")
@@ -122,7 +114,7 @@ def axis_grid(model, codes, n_axes: int = 4, values=(-3, -2, -1, 0, 1, 2, 3), si
     """Rows: principal directions of ``codes``; columns: centre + v·σ_i along that direction."""
     p = latent.pca(codes)
     z = latent.along_axes(p.mean, p.components[:n_axes], p.stds[:n_axes], values)
-    fig = plots.image_grid(decode_batch(model, z), ncols=len(values), size=size,
+    fig = plots.image_grid(decode(model, z), ncols=len(values), size=size,
                            row_labels=[f"PC {i + 1}" for i in range(n_axes)],
                            title="moving along principal directions: columns " +
                                  ", ".join(f"{v:+g}σ" for v in values))
@@ -135,14 +127,14 @@ def attribute_grid(model, base_codes, vectors: dict, strengths=(-2, -1, 0, 1, 2,
     names = list(vectors)
     z = np.asarray([b + s * np.asarray(vectors[n]) for b in base_codes for n in names for s in strengths])
     labels = [f"{n}" for _ in base_codes for n in names]
-    return plots.image_grid(decode_batch(model, z), ncols=len(strengths), size=size, row_labels=labels,
+    return plots.image_grid(decode(model, z), ncols=len(strengths), size=size, row_labels=labels,
                             title="adding attribute vectors, strengths " + ", ".join(f"{s:+g}" for s in strengths))
 
 
 def interpolation_strip(model, pairs, n: int = 8, size: float = 1.0):
     """One row per pair (z1, z2): decoded points on the straight line between them."""
     z = np.concatenate([latent.interpolate(a, b, n) for a, b in pairs])
-    return plots.image_grid(decode_batch(model, z), ncols=n, size=size,
+    return plots.image_grid(decode(model, z), ncols=n, size=size,
                             title="interpolating between two encoded faces")
 
 
@@ -150,7 +142,7 @@ def radius_strip(model, codes, centre, factors=(0, 0.5, 1, 1.5, 2, 3, 4), size: 
     """One row per code: centre + f·(code − centre) for each factor f."""
     codes = np.atleast_2d(np.asarray(codes, np.float64))
     z = np.asarray([centre + f * (c - centre) for c in codes for f in factors])
-    return plots.image_grid(decode_batch(model, z), ncols=len(factors), size=size,
+    return plots.image_grid(decode(model, z), ncols=len(factors), size=size,
                             title="radius × " + ", ".join(f"{f:g}" for f in factors))
 
 
@@ -159,7 +151,7 @@ def morph_gif(model, z1, z2, n: int = 16, scale: int = 2, duration_ms: int = 120
     ``IPython.display.Image(data=..., format="gif")``)."""
     from PIL import Image
 
-    imgs = decode_batch(model, latent.interpolate(z1, z2, n))
+    imgs = decode(model, latent.interpolate(z1, z2, n))
     frames = []
     for x in list(imgs) + list(imgs[::-1][1:-1]):
         im = Image.fromarray((np.clip(x, 0, 1) * 255).round().astype(np.uint8).squeeze())

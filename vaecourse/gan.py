@@ -28,8 +28,6 @@ Losses (logged per epoch by ``fit``):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 
@@ -38,7 +36,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-register = keras.saving.register_keras_serializable(package="vaecourse")
+from .models import register
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,6 @@ class GANConfig:
         d = dict(d)
         d["filters"] = tuple(d["filters"])
         return cls(**d)
-
-    def config_hash(self, n: int = 12) -> str:
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=list)
-        return hashlib.sha256(blob.encode()).hexdigest()[:n]
 
     def describe(self) -> str:
         s, b = self.image_size, self.base_size
@@ -187,8 +181,8 @@ def count_params_by_hand(config: GANConfig) -> dict:
 class DCGAN(keras.Model):
     """Generator + discriminator, trained by ``fit`` with one ``train_step`` per batch:
     first the discriminator on a real and a generated batch, then the generator through the
-    (fixed) discriminator.  ``gan.generator`` (alias ``gan.decoder``, so the course's
-    :class:`~vaecourse.training.SampleGrid` works) maps z ~ N(0, I) to images."""
+    (fixed) discriminator.  ``gan.generator`` (alias ``gan.decoder``, so that
+    :func:`vaecourse.models.decode` serves both models) maps z ~ N(0, I) to images."""
 
     def __init__(self, config: GANConfig | None = None, seed=None, **kwargs):
         config = config or GANConfig()
@@ -282,22 +276,6 @@ def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
     if compile:
         gan.compile()
     return gan
-
-
-def latent_points(n: int, z_dim: int, seed: int = 0) -> np.ndarray:
-    """``n`` fixed points z ~ N(0, I) (NumPy, reproducible from ``seed``)."""
-    return np.random.default_rng(seed).standard_normal((int(n), int(z_dim))).astype("float32")
-
-
-def generate(gan, n: int = None, seed: int = 0, z=None, batch_size: int = 256) -> np.ndarray:
-    """Images on [0, 1] from the generator, for fixed ``z`` or ``n`` points drawn from ``seed``."""
-    if z is None:
-        z = latent_points(n, gan.gan_config.z_dim, seed)
-    z = np.asarray(z, "float32")
-    # direct calls, not predict(): no retracing (and no warnings) for every new number of points
-    x = np.concatenate([keras.ops.convert_to_numpy(gan.generator(z[i:i + batch_size], training=False))
-                        for i in range(0, len(z), batch_size)])
-    return (x + 1.0) / 2.0 if gan.gan_config.output_activation == "tanh" else x
 
 
 class GANLog(keras.callbacks.Callback):

@@ -7,13 +7,9 @@ total loss" computed, the same way.
 """
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
 import numpy as np
 
-from .io import read_json, write_json_atomic
-
+# what every KL mechanism (and, without the KL term, the AE) logs per epoch
 LOSS_KEYS = ("loss", "reconstruction_loss", "kl_loss")
 
 # Names other code (the series, Keras-2 era notebooks) used for the same quantities.
@@ -21,7 +17,8 @@ ALIASES = {"total_loss": "loss", "rec_loss": "reconstruction_loss", "r_loss": "r
            "reconstruction": "reconstruction_loss", "kl": "kl_loss"}
 
 
-def _canonical(key: str) -> str:
+def canonical_key(key: str) -> str:
+    """The course's name for a logged quantity: ``"val_rec_loss"`` -> ``"val_reconstruction_loss"``."""
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix):]
     return prefix + ALIASES.get(base, base)
@@ -37,26 +34,8 @@ def as_dict(history) -> dict:
     out = {}
     for key, values in raw.items():
         values = values if isinstance(values, (list, tuple, np.ndarray)) else [values]
-        out[_canonical(str(key))] = [float(v) for v in values]
+        out[canonical_key(str(key))] = [float(v) for v in values]
     return out
-
-
-def n_epochs(history) -> int:
-    """Number of epochs recorded (the longest series)."""
-    return max((len(v) for v in as_dict(history).values()), default=0)
-
-
-def merge(*histories) -> dict:
-    """Concatenate histories of consecutive runs (e.g. 18 epochs, then 6 more after a
-    resume).  A key missing in one part is padded with NaN so that epochs stay aligned."""
-    parts = [as_dict(h) for h in histories]
-    keys = sorted({k for p in parts for k in p})
-    merged = {k: [] for k in keys}
-    for part in parts:
-        n = max((len(v) for v in part.values()), default=0)
-        for k in keys:
-            merged[k].extend(part.get(k, [math.nan] * n))
-    return merged
 
 
 def kl_share(history, prefix: str = "") -> np.ndarray:
@@ -80,37 +59,3 @@ def summary(history) -> str:
     if "kl_loss" in h:
         line += f" | KL share {100 * kl_share(h)[-1]:.1f}%"
     return line
-
-
-def save(history, path) -> Path:
-    """Write a history as JSON, atomically."""
-    write_json_atomic(path, as_dict(history))
-    return Path(path)
-
-
-def load(path) -> dict:
-    """Read a history written by :func:`save` (``{}`` if the file does not exist)."""
-    return as_dict(read_json(path, default={}))
-
-
-def plot(history, keys=LOSS_KEYS, ax=None, logy: bool = False, title: str | None = None):
-    """Training (solid) and validation (dashed) curves of ``keys``; returns the axes.
-    Keys a history lacks (e.g. ``kl_loss`` of an AE) are skipped."""
-    import matplotlib.pyplot as plt
-
-    h = as_dict(history)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    for i, key in enumerate(k for k in keys if k in h):
-        epochs = np.arange(1, len(h[key]) + 1)
-        ax.plot(epochs, h[key], color=f"C{i}", label=key)
-        if "val_" + key in h:
-            ax.plot(epochs, h["val_" + key], color=f"C{i}", ls="--", label="val_" + key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if logy:
-        ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize="small")
-    return ax

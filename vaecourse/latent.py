@@ -1,13 +1,21 @@
 """Where do the z-points lie?  Measurements of a latent space for the latent-space chapters.
 
-    mu, log_var = latent.encode_stats(model, images)     # log_var is None for a plain AE
-    latent.radii(mu).mean(), latent.chi_mean(z_dim)      # shell radius vs N(0, I)'s
+    z = latent.normal_points(n, z_dim, seed=1)           # n draws from the prior N(0, I)
+    z = latent.uniform_cube(n, z_dim, b, seed=1)         # the series' r_limit draws, U[-b, b]
+    latent.radii(z).mean(), latent.chi_mean(z_dim)       # shell radius vs N(0, I)'s
+    latent.cube_radius(b, z_dim)                         # where the cube's draws concentrate
     p = latent.pca(mu)                                   # axes of the (tilted) ellipsoid
     latent.active_units(mu), latent.kl_per_dim(mu, log_var)
     v = latent.attribute_vector(mu, faces.attr("Smiling"))
 
-Everything here is plain NumPy/SciPy on arrays of shape (n, z_dim), so it can be tested on
-synthetic Gaussians whose answers are known.
+Everything here is plain NumPy/SciPy on arrays of shape (n, z_dim) -- ``n`` counts points,
+``z_dim`` is the dimension -- so it can be tested on synthetic Gaussians whose answers are
+known.  The codes come from :func:`vaecourse.models.encode`.
+
+A point drawn uniformly from the cube [-b, b]^z_dim has coordinates of variance b^2/3, so its
+length concentrates at b * sqrt(z_dim/3); a point from N(0, I) has length close to sqrt(z_dim).
+Comparing these radii with the radii of encoded training images tells where in the latent
+space a decoder has actually been trained.
 """
 from __future__ import annotations
 
@@ -17,23 +25,22 @@ import numpy as np
 
 
 # --------------------------------------------------------------------------------------
-# Getting the codes
+# Drawing points
 # --------------------------------------------------------------------------------------
-def encode_stats(model, images, batch_size: int = 256):
-    """``(mu, log_var)`` of a VAE's encoder for ``images``; ``(z, None)`` for a plain AE.
+def normal_points(n: int, z_dim: int, seed=None) -> np.ndarray:
+    """``n`` points from the standard normal N(0, I) of the VAE's prior (float32)."""
+    return np.random.default_rng(seed).standard_normal((int(n), int(z_dim))).astype("float32")
 
-    The VAE encoder outputs ``[z, mu, log_var]``; the AE encoder outputs ``z`` only.
+
+def uniform_cube(n: int, z_dim: int, b: float, seed=None, low: float | None = None) -> np.ndarray:
+    """``n`` points drawn uniformly from the cube [-b, b]^z_dim (float32).
+
+    ``low`` replaces the lower edge: ``uniform_cube(n, d, 1.0, low=0.0)`` is U[0, 1)^d, the
+    sampling of seed 002.
     """
-    from .models import get_encoder
-
-    enc, images = get_encoder(model), np.asarray(images)
-    parts = []
-    for i in range(0, len(images), batch_size):  # direct calls: no predict() retracing per model
-        out = enc(np.asarray(images[i:i + batch_size], np.float32), training=False)
-        out = [out[1], out[2]] if isinstance(out, (list, tuple)) else [out]
-        parts.append([np.asarray(o, np.float64) for o in out])
-    cols = [np.concatenate(c) for c in zip(*parts)]
-    return (cols[0], cols[1]) if len(cols) == 2 else (cols[0], None)
+    rng = np.random.default_rng(seed)
+    lo = -float(b) if low is None else float(low)
+    return rng.uniform(lo, float(b), size=(int(n), int(z_dim))).astype("float32")
 
 
 # --------------------------------------------------------------------------------------
@@ -47,54 +54,50 @@ def radii(z, center=None) -> np.ndarray:
     return np.linalg.norm(z, axis=1)
 
 
-def chi_mean(n: int) -> float:
-    """E|z| for z ~ N(0, I_n): sqrt(2)·Γ((n+1)/2)/Γ(n/2), close to sqrt(n - 1/2)."""
+def chi_mean(z_dim: int) -> float:
+    """E|z| for z ~ N(0, I) in z_dim dimensions: sqrt(2)·Γ((d+1)/2)/Γ(d/2), close to
+    sqrt(d - 1/2)."""
     from scipy.special import gammaln
 
-    return float(np.sqrt(2.0) * np.exp(gammaln((n + 1) / 2) - gammaln(n / 2)))
+    d = z_dim
+    return float(np.sqrt(2.0) * np.exp(gammaln((d + 1) / 2) - gammaln(d / 2)))
 
 
-def chi_std(n: int) -> float:
-    """Standard deviation of |z| for z ~ N(0, I_n): about 1/sqrt(2), whatever n."""
-    return float(np.sqrt(max(n - chi_mean(n) ** 2, 0.0)))
+def chi_std(z_dim: int) -> float:
+    """Standard deviation of |z| for z ~ N(0, I): about 1/sqrt(2), whatever z_dim."""
+    return float(np.sqrt(max(z_dim - chi_mean(z_dim) ** 2, 0.0)))
 
 
-def uniform_radius(b: float, n: int) -> float:
-    """Typical length of a point drawn uniformly from the cube [-b, b]^n: b·sqrt(n/3)."""
-    return float(b * np.sqrt(n / 3.0))
+def cube_radius(b: float, z_dim: int) -> float:
+    """Typical length of a point drawn uniformly from the cube [-b, b]^z_dim: b·sqrt(z_dim/3)."""
+    return float(b * np.sqrt(z_dim / 3.0))
 
 
-def cube_within_radius(r: float, b: float, n: int) -> float:
-    """Probability that a uniform point of the cube [-b, b]^n lies within distance ``r`` of
-    the origin.  The squared length is a sum of n independent terms u_i² with mean b²/3 and
-    variance 4b⁴/45, so for the large n of a latent space a normal approximation is accurate
+def cube_within_radius(r: float, b: float, z_dim: int) -> float:
+    """Probability that a uniform point of the cube [-b, b]^z_dim lies within distance ``r``
+    of the origin.  The squared length is a sum of z_dim terms u_i² with mean b²/3 and
+    variance 4b⁴/45, so for the large z_dim of a latent space a normal approximation is accurate
     near the typical radius (far in its tails it is only a rough guide).  For r <= b the ball lies
     inside the cube and the answer is the exact volume ratio."""
     from scipy.stats import norm
 
     if r <= b:
-        return float(10.0 ** log10_ball_over_cube(r, b, n))
+        return float(10.0 ** log10_ball_over_cube(r, b, z_dim))
 
-    mean, var = n * b * b / 3.0, n * 4.0 * b ** 4 / 45.0
+    mean, var = z_dim * b * b / 3.0, z_dim * 4.0 * b**4 / 45.0
     return float(norm.cdf((r * r - mean) / np.sqrt(var)))
 
 
-def log10_ball_over_cube(r: float, b: float, n: int) -> float:
-    """log10 of vol(ball of radius r in n dims) / vol(cube [-b, b]^n).
+def log10_ball_over_cube(r: float, b: float, z_dim: int) -> float:
+    """log10 of vol(ball of radius r in z_dim dimensions) / vol(cube [-b, b]^z_dim).
 
     For r <= b the ball lies inside the cube and this is the fraction of the cube it fills."""
     from scipy.special import gammaln
 
-    log_ball = (n / 2) * np.log(np.pi) - gammaln(n / 2 + 1) + n * np.log(r)
-    log_cube = n * np.log(2.0 * b)
+    d = z_dim
+    log_ball = (d / 2) * np.log(np.pi) - gammaln(d / 2 + 1) + d * np.log(r)
+    log_cube = d * np.log(2.0 * b)
     return float((log_ball - log_cube) / np.log(10.0))
-
-
-def uniform_draws(n_points: int, n: int, b: float, seed: int = 0) -> np.ndarray:
-    """``n_points`` latent points uniform in [-b, b]^n (the series' "boundary" draws)."""
-    from .sampling import uniform_cube
-
-    return uniform_cube(n_points, n, b, seed=seed)
 
 
 # --------------------------------------------------------------------------------------

@@ -6,35 +6,35 @@
        and an ordinary ``(y_true, y_pred)`` loss acts on it
   2    ``add_loss`` at model level, inside a subclassed model's ``call()``
        (the Keras 2 symbolic ``vae.add_loss(tensor)`` fails: see
-       :func:`symbolic_model_add_loss`)
+       :func:`vaecourse.pitfalls.symbolic_model_add_loss`)
   3    a ``keras.Model`` subclass with ``train_step``/``test_step`` and a
        ``tf.GradientTape`` (the series' choice from part VIII on)
 =====  =====================================================================
 
 Every mechanism logs the same keys: ``loss`` (total), ``reconstruction_loss`` and
 ``kl_loss`` (both already weighted, so ``loss = reconstruction_loss + kl_loss``), and
-``val_...`` for validation data.  Mechanism 1 needs targets for both outputs; use
-:func:`fit_targets` (or :func:`vaecourse.training.fit`, which does it for you).
-
-:func:`run_keras2_closure_vae` reproduces the historical eager-execution error of part III
-with ``tf_keras`` in a subprocess; :func:`keras3_closure_vae` shows the same mistake in Keras 3.
+``val_...`` for validation data (:data:`vaecourse.history.LOSS_KEYS`).  Mechanism 1 needs
+targets for both outputs; use :func:`fit_targets` (or :func:`vaecourse.training.fit`, which
+does it for you).  The forms that fail are in :mod:`vaecourse.pitfalls`.
 """
 from __future__ import annotations
-
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from dataclasses import dataclass, field
 
 import numpy as np
 import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from .models import (VAEConfig, build_decoder, build_encoder, kl_divergence, make_optimizer,
-                     reconstruction_loss, reconstruction_metric, register, _attach)
+from .models import (
+    VAEConfig,
+    attach_parts,
+    build_decoder,
+    build_encoder,
+    kl_divergence,
+    make_optimizer,
+    reconstruction_loss,
+    reconstruction_metric,
+    register,
+)
 
 MECHANISMS = {
     0: "encoder layer with add_loss",
@@ -42,7 +42,6 @@ MECHANISMS = {
     2: "add_loss in a subclassed model's call()",
     3: "train_step with GradientTape",
 }
-LOSS_KEYS = ("loss", "reconstruction_loss", "kl_loss")
 
 
 # --- Mechanism 0: a custom encoder layer ---------------------------------------------
@@ -77,7 +76,7 @@ def build_vae_layer_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
     if compile:
         vae.compile(optimizer=optimizer or make_optimizer(config),
                     loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
-    return _attach(vae, encoder, decoder, config, 0)
+    return attach_parts(vae, encoder, decoder, config, 0)
 
 
 # --- Mechanism 1: tensor transfer to a second output ---------------------------------
@@ -109,7 +108,7 @@ def build_vae_multi_output(config: VAEConfig, optimizer=None, compile=True, seed
     if compile:
         vae.compile(optimizer=optimizer or make_optimizer(config),
                     loss={"reconstruction": reconstruction_loss(config), "kl": KLLoss(config.fact)})
-    return _attach(vae, encoder, decoder, config, 1)
+    return attach_parts(vae, encoder, decoder, config, 1)
 
 
 # --- Mechanism 2: add_loss in a subclassed model --------------------------------------
@@ -151,18 +150,7 @@ def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
         vae.compile(optimizer=optimizer or make_optimizer(config),
                     loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
     vae(np.zeros((1,) + config.input_shape, "float32"))  # build, so weights can be loaded
-    return _attach(vae, encoder, decoder, config, 2)
-
-
-def symbolic_model_add_loss(config: VAEConfig):
-    """The Keras 2 recipe of part VII: ``vae.add_loss(kl)`` on a functional model with
-    symbolic mu/log_var.  Keras 3 raises ``NotImplementedError`` here (try it)."""
-    encoder, decoder = build_encoder(config), build_decoder(config)
-    x = keras.Input(config.input_shape, name="image")
-    z, mu, log_var = encoder(x)
-    vae = keras.Model(x, decoder(z))
-    vae.add_loss(config.fact * ops.mean(kl_divergence(mu, log_var)))  # raises in Keras 3
-    return vae
+    return attach_parts(vae, encoder, decoder, config, 2)
 
 
 # --- Mechanism 3: train_step with GradientTape ---------------------------------------
@@ -232,20 +220,21 @@ def build_vae_gradient_tape(config: VAEConfig, optimizer=None, compile=True, see
     if compile:
         vae.compile(optimizer=optimizer or make_optimizer(config))
     vae(np.zeros((1,) + config.input_shape, "float32"))
-    return _attach(vae, encoder, decoder, config, 3)
+    return attach_parts(vae, encoder, decoder, config, 3)
 
 
 BUILDERS = {0: build_vae_layer_loss, 1: build_vae_multi_output,
             2: build_vae_model_loss, 3: build_vae_gradient_tape}
 
 
-def build(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=True, seed=None):
-    """The VAE of ``config`` with KL mechanism 0-3 (see the module docstring)."""
+def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=True, seed=None):
+    """The VAE of ``config`` whose KL loss is added by ``mechanism`` 0-3 (see the module
+    docstring).  All four log ``loss``, ``reconstruction_loss`` and ``kl_loss``."""
     if mechanism not in BUILDERS:
         raise ValueError(f"mechanism={mechanism!r}: choose 0-3 ({MECHANISMS})")
     if not config.variational:
-        raise ValueError(f"config {config.name!r} has variational=False: use build_ae(config) "
-                         "or config.replace(variational=True)")
+        raise ValueError(f"config {config.name!r} has variational=False: use "
+                         "models.build_ae(config) or config.replace(variational=True)")
     return BUILDERS[mechanism](config, optimizer=optimizer, compile=compile, seed=seed)
 
 
@@ -257,119 +246,3 @@ def fit_targets(model, x):
     if isinstance(getattr(model, "output", None), dict) or getattr(model, "kl_mechanism", None) == 1:
         return {"reconstruction": x, "kl": np.zeros((len(x), 1), "float32")}
     return x
-
-
-# --- Keras 3: the closure mistake -----------------------------------------------------
-def keras3_closure_vae(n: int = 32, seed: int = 0):
-    """A loss function that closes over the symbolic mu/log_var of a functional model
-    (seed 001's recipe) in Keras 3: ``fit`` raises ``ValueError`` (a KerasTensor cannot be
-    used as input to a TensorFlow function)."""
-    config = VAEConfig(input_shape=(8, 8, 1), filters=(4,), z_dim=2, batch_norm=False)
-    encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
-    x = keras.Input(config.input_shape)
-    z, mu, log_var = encoder(x)
-    vae = keras.Model(x, decoder(z))
-
-    def total_loss(y_true, y_pred):  # mu and log_var are symbolic KerasTensors here
-        rec = ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
-        return rec + kl_divergence(mu, log_var)
-
-    vae.compile(optimizer="adam", loss=total_loss)
-    data = np.random.default_rng(seed).random((n,) + config.input_shape, dtype="float32")
-    return vae.fit(data, data, epochs=1, batch_size=16, verbose=0)
-
-
-# --- Keras 2 (tf_keras): the historical eager-execution error ---------------------------
-def keras2_closure_vae(eager: bool = True) -> dict:
-    """Part III's situation with Keras 2: a loss closure uses the symbolic mu/log_var.
-    Fails under eager execution, works after ``disable_eager_execution()``.
-    Run it via :func:`run_keras2_closure_vae`: it changes TensorFlow's global mode."""
-    import tensorflow as tf
-    if not eager:
-        tf.compat.v1.disable_eager_execution()
-    import tf_keras as K2
-    from tf_keras import backend as B
-    from tf_keras import layers as L
-
-    inp = K2.Input((28, 28, 1))
-    h = L.Flatten()(L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inp))
-    mu, log_var = L.Dense(2, name="mu")(h), L.Dense(2, name="log_var")(h)
-    z = L.Lambda(lambda a: a[0] + B.exp(a[1] / 2) * B.random_normal(B.shape(a[0])))([mu, log_var])
-    out = L.Reshape((28, 28, 1))(L.Dense(784, activation="sigmoid")(z))
-    vae = K2.Model(inp, out)
-
-    def total_loss(y_true, y_pred):
-        rec = B.mean(B.binary_crossentropy(y_true, y_pred), axis=(1, 2, 3))
-        kl = -0.5 * B.sum(1 + log_var - B.square(mu) - B.exp(log_var), axis=1)
-        return rec + kl
-
-    vae.compile(optimizer="adam", loss=total_loss)
-    data = np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32")
-    hist = vae.fit(data, data, epochs=1, batch_size=32, verbose=0)
-    return {"loss": [float(v) for v in hist.history["loss"]]}
-
-
-@dataclass
-class ClosureRun:
-    """What a historical run did: ``succeeded``/``failed``, the error type and message."""
-
-    eager: bool
-    succeeded: bool
-    error_type: str = ""
-    error_message: str = ""
-    history: dict = field(default_factory=dict)
-    tf_keras_version: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return not self.succeeded
-
-    @property
-    def error_summary(self) -> str:
-        """The last paragraph of the message (tf.function errors prepend a traceback)."""
-        parts = [p.strip() for p in self.error_message.split("\n\n") if p.strip()]
-        return parts[-1] if parts else ""
-
-
-_RUNNER = textwrap.dedent("""
-    import json, os, sys
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    eager = sys.argv[1] == "eager"
-    out = {"eager": eager, "succeeded": False}
-    try:
-        import tf_keras
-        out["tf_keras_version"] = tf_keras.__version__
-        from vaecourse.mechanisms import keras2_closure_vae
-        out["history"] = keras2_closure_vae(eager)
-        out["succeeded"] = True
-    except Exception as e:
-        out["error_type"], out["error_message"] = type(e).__name__, str(e)
-    print("@@RESULT@@" + json.dumps(out))
-""")
-
-
-def _start(eager: bool) -> subprocess.Popen:
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen([sys.executable, "-c", _RUNNER, "eager" if eager else "graph"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-def _finish(proc: subprocess.Popen, eager: bool, timeout: float) -> ClosureRun:
-    stdout, stderr = proc.communicate(timeout=timeout)
-    for line in stdout.splitlines():
-        if line.startswith("@@RESULT@@"):
-            return ClosureRun(**json.loads(line[len("@@RESULT@@"):]))
-    raise RuntimeError(f"the tf_keras subprocess (eager={eager}) gave no result "
-                       f"(exit {proc.returncode}); its stderr ends with:\n{stderr[-2000:]}")
-
-
-def run_keras2_closure_vae(eager: bool = True, timeout: float = 300) -> ClosureRun:
-    """Run :func:`keras2_closure_vae` in a fresh Python process (this kernel stays in Keras 3
-    eager mode).  Needs the ``tf_keras`` package (``pip install tf_keras``)."""
-    return _finish(_start(eager), eager, timeout)
-
-
-def compare_eager_and_graph(timeout: float = 300) -> tuple:
-    """Both historical runs side by side (in parallel): ``(eager_run, graph_run)``."""
-    procs = {eager: _start(eager) for eager in (True, False)}
-    return tuple(_finish(procs[eager], eager, timeout) for eager in (True, False))

@@ -27,7 +27,7 @@ import keras
 
 from . import history as hist
 from .io import atomic_path, cache_dir, write_json_atomic
-from .persistence import build_optimizer
+from .kit.persistence import build_optimizer
 
 CACHE_VERSION = 1  # bump when training code changes in a way that invalidates old models
 WEIGHTS_FILE = "model.weights.h5"

@@ -4,8 +4,8 @@ A frozen :class:`VAEConfig` holds every choice the series and the two tutorials 
 (filters, kernels, strides, padding, z_dim, activation, batch norm, dropout, loss, KL
 factor ``fact``, output activation).  :func:`build_encoder` and :func:`build_decoder`
 turn a config into two functional Keras models; :func:`build_ae` joins them into a plain
-autoencoder and :func:`build_vae` into a VAE with one of the four KL mechanisms of
-:mod:`vaecourse.mechanisms`.
+autoencoder; :func:`vaecourse.mechanisms.build_vae` builds a VAE with one of the four KL
+mechanisms.
 
 Loss conventions (the same for every model the course builds):
 
@@ -20,14 +20,14 @@ Loss conventions (the same for every model the course builds):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import keras
 from keras import layers, ops
+
+from .plots import to_display
 
 ACTIVATIONS = ("leaky_relu", "relu", "selu")
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
@@ -153,11 +153,6 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "VAEConfig":
         return cls(**d)
-
-    def config_hash(self, n: int = 12) -> str:
-        """Stable short hash of all fields (used as a cache key)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=list)
-        return hashlib.sha256(blob.encode()).hexdigest()[:n]
 
     def describe(self) -> str:
         """One line with the choices that matter for a figure caption."""
@@ -427,7 +422,7 @@ def build_decoder(config: VAEConfig) -> keras.Model:
     return keras.Model(z_in, out, name="decoder")
 
 
-def _attach(model, encoder, decoder, config, mechanism):
+def attach_parts(model, encoder, decoder, config, mechanism):
     """Give every built model the same handles: .encoder, .decoder, .vae_config."""
     model.encoder, model.decoder = encoder, decoder
     model.vae_config, model.kl_mechanism = config, mechanism
@@ -445,16 +440,7 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
     if compile:
         ae.compile(optimizer=optimizer or make_optimizer(config),
                    loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
-    return _attach(ae, encoder, decoder, config, None)
-
-
-def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile: bool = True,
-              seed=None) -> keras.Model:
-    """A VAE whose KL loss is added by ``mechanism`` 0-3 (see :mod:`vaecourse.mechanisms`).
-    All four log ``loss``, ``reconstruction_loss`` and ``kl_loss``."""
-    from . import mechanisms  # mechanisms builds on this module
-
-    return mechanisms.build(config, mechanism, optimizer=optimizer, compile=compile, seed=seed)
+    return attach_parts(ae, encoder, decoder, config, None)
 
 
 # --------------------------------------------------------------------------------------
@@ -496,17 +482,41 @@ def get_decoder(model):
     return dec if dec is not None else model.get_layer("decoder")
 
 
-def encode(model, x, batch_size: int = 256) -> np.ndarray:
-    """Deterministic latent codes: mu for a VAE, z for an AE (numpy, shape (n, z_dim))."""
-    out = get_encoder(model).predict(x, batch_size=batch_size, verbose=0)
-    return out[1] if isinstance(out, (list, tuple)) else out
+def output_activation(model) -> str:
+    """``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
+    return get_decoder(model).layers[-1].activation.__name__
+
+
+def encode(model, images, batch_size: int = 256, log_var: bool = False):
+    """Deterministic latent codes (float32, shape (n, z_dim)): mu for a VAE, z for an AE.
+
+    ``log_var=True`` returns ``(mu, log_var)`` instead, with ``log_var`` None for a plain AE.
+    The encoder is called directly, batch by batch: ``predict`` would trace a new function
+    for every model and batch shape.
+    """
+    encoder, images = get_encoder(model), np.asarray(images)
+    parts = []
+    for i in range(0, len(images), batch_size):
+        out = encoder(np.asarray(images[i : i + batch_size], "float32"), training=False)
+        out = out[1:] if isinstance(out, (list, tuple)) else [out]  # VAE: [z, mu, log_var]
+        parts.append([keras.ops.convert_to_numpy(o) for o in out])
+    columns = [np.concatenate(c) for c in zip(*parts)]
+    if not log_var:
+        return columns[0]
+    return columns[0], (columns[1] if len(columns) == 2 else None)
 
 
 def decode(model, z, batch_size: int = 256) -> np.ndarray:
-    """Images from latent points (numpy)."""
-    return get_decoder(model).predict(np.asarray(z, "float32"), batch_size=batch_size, verbose=0)
+    """Images on [0, 1] from latent points (float32): a tanh decoder's [-1, 1] is mapped
+    onto [0, 1], so every caller can show and measure them alike."""
+    decoder, z = get_decoder(model), np.atleast_2d(np.asarray(z, "float32"))
+    out = [
+        keras.ops.convert_to_numpy(decoder(z[i : i + batch_size], training=False))
+        for i in range(0, len(z), batch_size)
+    ]
+    return to_display(np.concatenate(out), output_activation(model))
 
 
 def reconstruct(model, x, batch_size: int = 256) -> np.ndarray:
-    """decode(encode(x)): the deterministic reconstruction of images."""
+    """decode(encode(x)): the deterministic reconstruction of images, on [0, 1]."""
     return decode(model, encode(model, x, batch_size), batch_size)

@@ -7,20 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def to_display(images) -> np.ndarray:
-    """Images as float arrays in [0, 1] for imshow: accepts uint8, [0,1] or [-1,1] floats."""
+def to_display(images, output_activation: str = "sigmoid") -> np.ndarray:
+    """Images as float32 on [0, 1] for imshow: uint8 is divided by 255; float images are what
+    a decoder with ``output_activation`` gives, so ``"tanh"`` maps [-1, 1] onto [0, 1]."""
     x = np.asarray(images)
     if x.dtype == np.uint8:
         return x.astype(np.float32) / 255.0
     x = x.astype(np.float32)
-    if x.min() < -0.01:  # tanh-range data of seed 002
+    if output_activation == "tanh":
         x = (x + 1.0) / 2.0
     return np.clip(x, 0.0, 1.0)
 
 
 def tile(images, ncols: int = 8, pad: int = 2) -> np.ndarray:
     """Tile images (n, h, w, c) into one uint8 RGB picture with white gaps, ``ncols`` per row
-    (uint8, [0, 1] or [-1, 1] input, grey or colour): for PNG files and GIF frames."""
+    (uint8 or [0, 1] input, grey or colour): for PNG files and GIF frames."""
     x = to_display(images)
     if x.ndim == 3:
         x = x[..., None]

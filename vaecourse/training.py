@@ -1,30 +1,18 @@
-"""Training helpers: seeding, GPU options, short epoch logs, sample grids, a NaN guard and
-one ``fit`` that works for every model of the course.
+"""Training helpers: GPU options, short epoch logs and one ``fit`` that works for every model
+of the course.  (Seeding is :func:`vaecourse.chapter.seed_everything`.)
 
 Chapters train with ``verbose=0`` and :class:`EpochLog`, which prints one short line per
 epoch instead of Keras' progress bars (they bloat notebook outputs).
 """
 from __future__ import annotations
 
-import math
 import time
-from pathlib import Path
 
-import numpy as np
 import keras
 import tensorflow as tf
 
 from . import history as hist
-from . import mechanisms, models, plots
-from .io import atomic_path
-
-
-def set_seed(seed: int = 42, deterministic: bool = False) -> None:
-    """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed``).
-    ``deterministic=True`` also asks TensorFlow for deterministic ops (slower on a GPU)."""
-    keras.utils.set_random_seed(int(seed))
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
+from . import mechanisms
 
 
 def configure_gpu(memory_growth: bool = True, memory_limit_mb: int | None = None,
@@ -86,7 +74,7 @@ class EpochLog(keras.callbacks.Callback):
         return "  ".join(parts)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = {hist._canonical(k): v for k, v in (logs or {}).items()}
+        logs = {hist.canonical_key(k): v for k, v in (logs or {}).items()}
         total_epochs = self.params.get("epochs", epoch + 1)
         if (epoch + 1) % self.every and epoch + 1 != total_epochs:
             return
@@ -99,74 +87,6 @@ class EpochLog(keras.callbacks.Callback):
             line += f", {self.n_images / seconds:.0f} img/s"
         self.lines.append(line)
         self.print_fn(line)
-
-
-def image_grid(images, ncols: int = 8, pad: int = 2) -> np.ndarray:
-    """Tile images (n, h, w, c) with values in [0, 1] into one uint8 RGB array."""
-    return plots.tile(np.clip(np.asarray(images, "float32"), 0.0, 1.0), ncols, pad)
-
-
-def to_unit_range(images, output_activation: str = "sigmoid") -> np.ndarray:
-    """Decoder output -> [0, 1] for display (tanh outputs live in [-1, 1])."""
-    images = np.asarray(images, "float32")
-    return (images + 1.0) / 2.0 if output_activation == "tanh" else images
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """After every ``every`` epochs, decode the same ``n`` random points z ~ N(0, I) and save
-    the image grid as ``directory/epoch_XXX.png`` (atomically).  ``self.paths`` lists them."""
-
-    def __init__(self, directory, n: int = 16, ncols: int = 8, seed: int = 0, every: int = 1):
-        super().__init__()
-        self.directory, self.n, self.ncols = Path(directory), int(n), int(ncols)
-        self.seed, self.every = seed, max(1, int(every))
-        self.paths = []
-        self._z = None
-
-    def on_train_begin(self, logs=None):
-        decoder = models.get_decoder(self.model)
-        z_dim = decoder.inputs[0].shape[-1]
-        self._z = np.random.default_rng(self.seed).standard_normal((self.n, z_dim)).astype("float32")
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
-            return
-        from PIL import Image
-
-        decoder = models.get_decoder(self.model)
-        images = keras.ops.convert_to_numpy(decoder(self._z, training=False))
-        cfg = getattr(self.model, "vae_config", None)
-        images = to_unit_range(images, cfg.output_activation if cfg else "sigmoid")
-        path = self.directory / f"epoch_{epoch + 1:03d}.png"
-        with atomic_path(path) as tmp:
-            Image.fromarray(image_grid(images, self.ncols)).save(tmp, format="PNG")
-        self.paths.append(path)
-
-
-class NaNGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss and (by default) raises an error that
-    says what to try, instead of silently training a model of NaNs."""
-
-    def __init__(self, raise_error: bool = True):
-        super().__init__()
-        self.raise_error = raise_error
-        self.bad = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is None or math.isfinite(float(loss)):
-            return
-        self.bad = (self._epoch + 1, batch)
-        self.model.stop_training = True
-        if self.raise_error:
-            raise FloatingPointError(
-                f"loss became {float(loss)} in epoch {self._epoch + 1}, batch {batch}: lower the "
-                "learning rate, check that BCE targets lie in [0, 1], or resume from the last "
-                "checkpoint")
 
 
 def fit(model, x, *, epochs: int, batch_size: int, validation_data=None, initial_epoch: int = 0,

@@ -10,7 +10,7 @@ loads the weights from the model cache.  Overrides (e.g. ``fact=1.0``) give othe
 """
 from __future__ import annotations
 
-from . import models
+from . import mechanisms, models
 from .model_cache import CachedModel, cached_model
 from .training import EpochLog
 
@@ -31,7 +31,7 @@ def _cached(name: str, config, P, faces=None, epochs=None, mechanism: int = 3) -
     from .data import load_faces
 
     def build(cfg):
-        return models.build_vae(cfg, mechanism=mechanism) if cfg.variational else models.build_ae(cfg)
+        return mechanisms.build_vae(cfg, mechanism=mechanism) if cfg.variational else models.build_ae(cfg)
 
     def train(model):
         data = faces if faces is not None else load_faces(P, verbose=False)

@@ -2,13 +2,14 @@
 
     rate = measure.throughput(dataset, n_images=2000)          # in this process
     res = measure.feed("tfdata", images="faces.npy", n_images=2000)   # a fresh process
+    mem = measure.training_memory(cfg, hidden=256, steps=3)    # chapter XII, a fresh process
 
 :func:`throughput` times how fast an iterable of batches delivers images (after a warm-up
 batch, which pays for tracing and opening files).  Memory is harder to measure in a
 notebook: the kernel already holds TensorFlow, models and earlier data, and Python rarely
 gives memory back.  :func:`feed_in_subprocess` therefore builds one pipeline in a fresh
-Python process and reports its resident memory (RSS) after the imports, and the peak RSS
-while it fed batches (the peak counter is reset after the imports, where Linux allows it) --
+Python process (through :mod:`vaecourse.kit.isolated`) and reports its resident memory (RSS)
+after the imports, and the peak RSS while it fed batches (the peak counter is reset after the imports, where Linux allows it) --
 the difference is what the pipeline itself costs.
 
 The three ways of feeding batches (see :mod:`vaecourse.data.pipelines`):
@@ -21,19 +22,17 @@ The three ways of feeding batches (see :mod:`vaecourse.data.pipelines`):
 """
 from __future__ import annotations
 
-import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+
+from . import isolated
 
 KINDS = ("files", "flow", "tfdata")
 LABELS = {"files": "file-streaming generator",
           "flow": "ImageDataGenerator.flow",
           "tfdata": "tf.data over a memmap"}
-_MARK = "@@MEASURE@@"
 
 
 @dataclass
@@ -127,7 +126,7 @@ class FeedResult:
 def _build(kind, images, paths, size, batch_size, seed):
     import numpy as np
 
-    from .data import pipelines
+    from ..data import pipelines
 
     if kind == "files":
         return pipelines.stream_from_files(paths, batch_size, size=size, scale="01",
@@ -177,9 +176,10 @@ def feed(kind: str, *, isolated: bool = True, **kwargs) -> FeedResult:
     return (feed_in_subprocess if isolated else feed_in_process)(kind, **kwargs)
 
 
-def _child(spec: dict) -> dict:
-    """Runs in the subprocess: import, note the baseline, build, feed, report."""
+def feed_child(**spec) -> dict:
+    """Runs in the fresh process: import, note the baseline, build, feed, report."""
     import tensorflow  # noqa: F401  (every pipeline pays for it; not counted as its cost)
+
     if spec["kind"] == "flow":
         import tf_keras  # noqa: F401
     import gc
@@ -214,13 +214,47 @@ def feed_in_subprocess(kind: str, *, images=None, paths=None, size: int = 64,
     spec = {"kind": kind, "images": None if images is None else str(images),
             "paths": [str(p) for p in (paths or [])], "size": int(size),
             "batch_size": int(batch_size), "n_images": int(n_images), "seed": int(seed)}
-    code = ("import json, sys\nfrom vaecourse.measure import _child, _MARK\n"
-            "print(_MARK + json.dumps(_child(json.loads(sys.stdin.read()))))\n")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
-    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(spec), text=True,
-                          capture_output=True, timeout=timeout, env=env)
-    for line in proc.stdout.splitlines():
-        if line.startswith(_MARK):
-            return FeedResult(**json.loads(line[len(_MARK):]))
-    raise RuntimeError(f"measuring {kind!r} failed (exit {proc.returncode}); the end of its "
-                       f"error output:\n{proc.stderr[-2000:]}")
+    return FeedResult(**isolated.run(f"{__name__}:feed_child", spec, timeout))
+
+
+# --- Chapter XII: the memory a training step needs ---------------------------------------
+def training_memory_child(config: dict, hidden, steps: int, batch_size: int) -> dict:
+    """Runs in the fresh process: build the (dense-head) VAE, train ``steps`` batches."""
+    import numpy as np
+    import psutil
+    import tensorflow as tf
+
+    from vaecourse import bottleneck, mechanisms, models
+
+    cfg = models.VAEConfig.from_dict(config)
+    x = np.random.default_rng(0).random((batch_size * steps,) + tuple(cfg.input_shape))
+    x = x.astype("float32")
+    before = psutil.Process().memory_info().rss
+    vae = bottleneck.build_dense_vae(cfg, hidden) if hidden else mechanisms.build_vae(cfg)
+    vae.fit(x, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
+    gpu = None
+    if tf.config.list_physical_devices("GPU"):
+        gpu = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+    return {"peak_rss": peak, "rss_before_model": before, "params": int(vae.count_params()),
+            "gpu_peak": gpu}
+
+
+def training_memory(config, hidden: int | None = None, steps: int = 3, batch_size: int = 32,
+                    timeout: float = 600) -> dict:
+    """Train ``steps`` batches of random images in a fresh Python process and return its
+    memory in MiB: ``peak`` (peak resident set size of the whole process), ``before_model``
+    (after importing TensorFlow and making the data), ``growth`` = peak - before_model, and
+    ``gpu_peak`` (TensorFlow's peak GPU memory, None without a GPU).
+
+    A fresh process per variant keeps one measurement from inheriting the other's memory.
+    On a GPU the interesting number is ``gpu_peak``; on a CPU it is the host memory.
+    """
+    args = {"config": config.to_dict(), "hidden": hidden, "steps": int(steps),
+            "batch_size": int(batch_size)}
+    out = isolated.run(f"{__name__}:training_memory_child", args, timeout, cpu_only=False)
+    mib = 1024.0 * 1024.0
+    return {"peak": out["peak_rss"] / mib, "before_model": out["rss_before_model"] / mib,
+            "growth": (out["peak_rss"] - out["rss_before_model"]) / mib, "params": out["params"],
+            "gpu_peak": None if out["gpu_peak"] is None else out["gpu_peak"] / mib}
