@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from vaecourse import mechanisms  # noqa: E402
+from vaecourse import mechanisms, models  # noqa: E402
 
 
 class RefSampling(layers.Layer):
