@@ -1,5 +1,6 @@
 """Test-wide settings: the notebooks and tests run with the small ``ci`` profile unless told
 otherwise, and TensorFlow keeps its start-up log quiet."""
+
 import os
 
 os.environ.setdefault("VAECOURSE_PROFILE", "ci")

@@ -9,6 +9,7 @@ the median batch time) and the ratio to the reference (target: >= 1.0, i.e. no s
     python benchmarks/train_throughput.py                      # 96x96, 512 images
     python benchmarks/train_throughput.py --image-size 64 --n-images 256 --repeats 1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
@@ -60,8 +61,9 @@ class ReferenceVAE(keras.Model):
         with tf.GradientTape() as tape:
             z_mean, z_log_var, z = self.encoder(data, training=True)
             reconstruction = self.decoder(z, training=True)
-            reconstruction_loss = ops.mean(ops.sum(
-                keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2)))
+            reconstruction_loss = ops.mean(
+                ops.sum(keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2))
+            )
             kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
             kl_loss = ops.mean(ops.sum(kl_loss, axis=1))
             total_loss = reconstruction_loss + kl_loss
@@ -144,8 +146,15 @@ def main(argv=None):
 
     def epoch(model, data, callbacks=()):
         y = None if isinstance(model, ReferenceVAE) else mechanisms.fit_targets(model, data)
-        model.fit(data, y, epochs=1, batch_size=args.batch_size, verbose=0, shuffle=True,
-                  callbacks=list(callbacks))
+        model.fit(
+            data,
+            y,
+            epochs=1,
+            batch_size=args.batch_size,
+            verbose=0,
+            shuffle=True,
+            callbacks=list(callbacks),
+        )
 
     for model in contenders.values():  # warm-up: trace the train function on two batches
         epoch(model, x[: 2 * args.batch_size])
@@ -161,21 +170,29 @@ def main(argv=None):
     enc, dec = ref.encoder.count_params(), ref.decoder.count_params()
     flops = forward_flops(ref.encoder) + forward_flops(ref.decoder)
     h, w, c = config.input_shape
-    print(f"train_throughput: {config.name} {h}x{w}x{c}, filters {'-'.join(map(str, config.filters))}, "
-          f"z_dim {config.z_dim}, {args.n_images} images, batch {args.batch_size}, "
-          f"best of {args.repeats} epoch(s)")
-    print(f"TF {tf.__version__}, Keras {keras.__version__}, "
-          f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'} "
-          f"({os.cpu_count()} cores, {platform.processor() or platform.machine()})")
+    print(
+        f"train_throughput: {config.name} {h}x{w}x{c}, filters {'-'.join(map(str, config.filters))}, "
+        f"z_dim {config.z_dim}, {args.n_images} images, batch {args.batch_size}, "
+        f"best of {args.repeats} epoch(s)"
+    )
+    print(
+        f"TF {tf.__version__}, Keras {keras.__version__}, "
+        f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'} "
+        f"({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    )
     print(f"params: {enc + dec:,} (encoder {enc:,}, decoder {dec:,})")
-    print(f"forward FLOPs/image: {flops / 1e9:.3f} GFLOP (training step ~3x: {3 * flops / 1e9:.3f})")
+    print(
+        f"forward FLOPs/image: {flops / 1e9:.3f} GFLOP (training step ~3x: {3 * flops / 1e9:.3f})"
+    )
     # img/s from the median batch time (robust on a shared machine); the best whole epoch too.
     rates = {name: args.batch_size / float(np.median(t.times)) for name, t in timers.items()}
     ref_rate = rates["reference (keras-io)"]
     print(f"{'model':42s} {'img/s':>8s} {'GFLOP/s':>8s} {'ratio':>6s} {'best epoch s':>13s}")
     for name, rate in rates.items():
-        print(f"{name:42s} {rate:8.1f} {rate * 3 * flops / 1e9:8.1f} {rate / ref_rate:6.2f} "
-              f"{best[name]:13.2f}")
+        print(
+            f"{name:42s} {rate:8.1f} {rate * 3 * flops / 1e9:8.1f} {rate / ref_rate:6.2f} "
+            f"{best[name]:13.2f}"
+        )
     return 0
 
 

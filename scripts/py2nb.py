@@ -7,6 +7,7 @@ Cells start with ``# %%`` (code) or ``# %% [markdown]`` (markdown; the text line
 source of truth afterwards: keep no .py copy in the repository.  Then run
 scripts/execute_notebooks.py on it to store the outputs.
 """
+
 import json
 import re
 import sys
@@ -18,8 +19,10 @@ HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s
 
 def convert(text: str):
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     cells, kind, tags, lines = [], None, [], []
 
     def flush():
@@ -27,7 +30,9 @@ def convert(text: str):
             return
         body = "\n".join(lines).strip("\n")
         if kind == "md":
-            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in body.split("\n"))
+            body = "\n".join(
+                line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.split("\n")
+            )
             cell = nbformat.v4.new_markdown_cell(body)
         else:
             cell = nbformat.v4.new_code_cell(body)

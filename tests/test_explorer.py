@@ -1,5 +1,6 @@
 """The latent explorer builds without a display, follows its controls, and its static
 stand-ins have the right grid shapes."""
+
 from types import SimpleNamespace
 
 import matplotlib
@@ -15,9 +16,15 @@ from vaecourse import explorer, latent, models  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny():
     keras.utils.set_random_seed(0)
-    dec = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8 * 8 * 3, activation="sigmoid"),
-                            keras.layers.Reshape((8, 8, 3)), keras.layers.Activation("sigmoid")],
-                           name="decoder")
+    dec = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8 * 8 * 3, activation="sigmoid"),
+            keras.layers.Reshape((8, 8, 3)),
+            keras.layers.Activation("sigmoid"),
+        ],
+        name="decoder",
+    )
     codes = np.random.default_rng(0).normal(size=(50, 6))
     return SimpleNamespace(decoder=dec), codes
 
@@ -27,7 +34,7 @@ def test_widget_builds_and_a_slider_change_updates_the_image(tiny):
     ex = explorer.LatentExplorer(model, codes, attributes={"Smiling": np.ones(6)}, n_axes=2)
     before = ex.image.value
     assert before[:4] == b"\x89PNG"
-    ex.set(axis0=3.0)                       # through observe
+    ex.set(axis0=3.0)  # through observe
     assert ex.image.value != before
     z_axis = ex.z()
     np.testing.assert_allclose(z_axis - codes[0], 3 * ex.pca.stds[0] * ex.pca.components[0])
@@ -37,14 +44,16 @@ def test_widget_builds_and_a_slider_change_updates_the_image(tiny):
     np.testing.assert_allclose(ex.z(), codes[1])
     ex.set(radius=0.0)
     np.testing.assert_allclose(ex.z(), codes.mean(axis=0))
-    ex.update()                             # callable directly, too
+    ex.update()  # callable directly, too
 
 
 def test_static_fallbacks_have_the_right_grid_shape(tiny):
     model, codes = tiny
     fig = explorer.axis_grid(model, codes, n_axes=3, values=(-2, 0, 2, 4))
     assert len(fig.axes) == 12 and fig.axes[0].get_ylabel() == "PC 1"
-    fig = explorer.attribute_grid(model, codes[:2], {"a": np.ones(6), "b": -np.ones(6)}, strengths=(0, 1, 2))
+    fig = explorer.attribute_grid(
+        model, codes[:2], {"a": np.ones(6), "b": -np.ones(6)}, strengths=(0, 1, 2)
+    )
     assert len(fig.axes) == 2 * 2 * 3
     fig = explorer.interpolation_strip(model, [(codes[0], codes[1])], n=5)
     assert len(fig.axes) == 5
@@ -53,6 +62,7 @@ def test_static_fallbacks_have_the_right_grid_shape(tiny):
     gif = explorer.morph_gif(model, codes[0], codes[1], n=4)
     assert gif[:6] in (b"GIF89a", b"GIF87a")
     import matplotlib.pyplot as plt
+
     plt.close("all")
 
 

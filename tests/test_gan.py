@@ -1,5 +1,6 @@
 """The DC-GAN of chapter XIII: builder shapes and parameter counts, one training step,
 reproducible samples, saving and the model cache (tiny configs, CPU)."""
+
 import numpy as np
 import pytest
 
@@ -17,38 +18,46 @@ def hand_count(cfg: GANConfig) -> tuple:
     """
     k, b, c = cfg.kernel_size, cfg.base_size, cfg.channels
     f = cfg.filters
-    g = cfg.z_dim * b * b * f[-1] + 4 * f[-1]                       # Dense without bias, BN
+    g = cfg.z_dim * b * b * f[-1] + 4 * f[-1]  # Dense without bias, BN
     for f_in, f_out in zip(f[::-1][:-1], f[::-1][1:]):
-        g += k * k * f_in * f_out + 4 * f_out                          # ConvT without bias, BN
-    g += k * k * f[0] * c + c                                          # output ConvT with bias
-    d = k * k * c * f[0] + f[0]                                        # first conv with bias, no BN
+        g += k * k * f_in * f_out + 4 * f_out  # ConvT without bias, BN
+    g += k * k * f[0] * c + c  # output ConvT with bias
+    d = k * k * c * f[0] + f[0]  # first conv with bias, no BN
     for f_in, f_out in zip(f[:-1], f[1:]):
         d += k * k * f_in * f_out + 4 * f_out
     d += b * b * f[-1] + 1
     return g, d
 
 
-@pytest.mark.parametrize("size,filters,z", [(16, (8, 16), 8), (32, (16, 32), 16),
-                                            (64, (32, 64, 128, 256), 128),
-                                            (96, (32, 64, 128, 256), 256)])
+@pytest.mark.parametrize(
+    "size,filters,z",
+    [
+        (16, (8, 16), 8),
+        (32, (16, 32), 16),
+        (64, (32, 64, 128, 256), 128),
+        (96, (32, 64, 128, 256), 256),
+    ],
+)
 def test_shapes_and_parameter_counts(size, filters, z):
     cfg = GANConfig(image_size=size, filters=filters, z_dim=z)
     g, d = gan.build_generator(cfg), gan.build_discriminator(cfg)
     assert g.output_shape == (None, size, size, 3)
     assert d.output_shape == (None, 1)
     assert (g.count_params(), d.count_params()) == hand_count(cfg)
-    assert gan.count_params_by_hand(cfg) == {"generator": g.count_params(),
-                                             "discriminator": d.count_params()}
+    assert gan.count_params_by_hand(cfg) == {
+        "generator": g.count_params(),
+        "discriminator": d.count_params(),
+    }
 
 
 def test_dcgan_rules_in_the_layers():
     g, d = gan.build_generator(TINY), gan.build_discriminator(TINY)
-    kinds = {type(l).__name__ for l in g.layers + d.layers}
+    kinds = {type(layer).__name__ for layer in g.layers + d.layers}
     assert not any("Pooling" in k for k in kinds)
-    assert "ReLU" in {type(l).__name__ for l in g.layers}
-    assert "LeakyReLU" in {type(l).__name__ for l in d.layers}
+    assert "ReLU" in {type(layer).__name__ for layer in g.layers}
+    assert "LeakyReLU" in {type(layer).__name__ for layer in d.layers}
     assert g.get_layer("generator_output").activation.__name__ == "sigmoid"
-    assert "discriminator_0_bn" not in [l.name for l in d.layers]
+    assert "discriminator_0_bn" not in [layer.name for layer in d.layers]
 
 
 def test_config_validation_and_dict_round_trip():
@@ -124,7 +133,9 @@ def test_face_gan_trains_once_then_loads_from_the_cache(tmp_path, monkeypatch):
     from vaecourse.profiles import profile
 
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
-    P = profile("ci").replace(image_size=16, n_train=32, n_val=8, batch_size=16, filters=(8, 16), z_dim=8)
+    P = profile("ci").replace(
+        image_size=16, n_train=32, n_val=8, batch_size=16, filters=(8, 16), z_dim=8
+    )
 
     class Faces:
         train = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)

@@ -1,4 +1,5 @@
 """Atomic writes: a failed write leaves the old file untouched and no temporary behind."""
+
 import numpy as np
 import pytest
 

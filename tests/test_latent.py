@@ -1,4 +1,5 @@
 """The latent-space measurements on synthetic Gaussians whose answers are known."""
+
 import numpy as np
 import pytest
 

@@ -58,7 +58,7 @@ def test_bad_arguments_are_explained(images):
 def test_tfdata_in_process(images):
     res = measure.feed_in_process("tfdata", images=images, batch_size=16, n_images=64)
     assert res.kind == "tfdata" and res.images == 64 and res.img_per_s > 0
-    assert res.data_mb == pytest.approx(96 * 16 * 16 * 3 / 2 ** 20, abs=0.1)
+    assert res.data_mb == pytest.approx(96 * 16 * 16 * 3 / 2**20, abs=0.1)
     assert res.peak_rss_mb >= res.base_rss_mb and res.extra_mb >= 0
     assert res.label == measure.LABELS["tfdata"]
 
@@ -71,6 +71,7 @@ def test_flow_in_a_subprocess(images):
 
 def test_files_in_process(tmp_path):
     from PIL import Image
+
     paths = []
     for i in range(4):
         p = tmp_path / f"{i}.jpg"
@@ -82,9 +83,10 @@ def test_files_in_process(tmp_path):
 
 def test_peak_rss_can_be_reset_on_linux():
     import sys
+
     if not sys.platform.startswith("linux"):
         pytest.skip("the reset is Linux only")
-    junk = np.ones(64 * 2 ** 20 // 8)        # 64 MiB
+    junk = np.ones(64 * 2**20 // 8)  # 64 MiB
     high = measure.peak_rss_mb()
     del junk
     assert measure.reset_peak_rss()

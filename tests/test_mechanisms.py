@@ -21,8 +21,10 @@ def test_four_mechanisms_agree_on_losses_and_on_a_training_step():
     vaes = four_vaes_with_equal_weights()
 
     # Same numbers, under the same names, on the same weights and batch.
-    evals = [v.evaluate(x, mechanisms.fit_targets(v, x), batch_size=8, verbose=0,
-                        return_dict=True) for v in vaes]
+    evals = [
+        v.evaluate(x, mechanisms.fit_targets(v, x), batch_size=8, verbose=0, return_dict=True)
+        for v in vaes
+    ]
     for e in evals:
         assert set(e) == set(history.LOSS_KEYS)
         for key in history.LOSS_KEYS:
@@ -31,7 +33,7 @@ def test_four_mechanisms_agree_on_losses_and_on_a_training_step():
 
     # The KL value is fact * KL(mu, log_var) of the encoder, averaged over the batch.
     _, mu, log_var = (np.asarray(t) for t in vaes[0].encoder(x, training=False))
-    kl = CFG.fact * np.mean(0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(axis=1))
+    kl = CFG.fact * np.mean(0.5 * (np.exp(log_var) + mu**2 - 1 - log_var).sum(axis=1))
     np.testing.assert_allclose(evals[0]["kl_loss"], kl, rtol=1e-4)
 
     # One SGD step (sensitive to the gradient's size, unlike Adam's first step) moves every
@@ -57,8 +59,9 @@ def test_symbolic_model_add_loss_is_the_keras3_error():
 
 
 def test_keras3_closure_over_symbolic_tensors_fails():
-    with pytest.raises(ValueError, match="A KerasTensor cannot be used as input to a "
-                                         "TensorFlow function"):
+    with pytest.raises(
+        ValueError, match="A KerasTensor cannot be used as input to a TensorFlow function"
+    ):
         pitfalls.keras3_closure_vae()
 
 

@@ -1,4 +1,5 @@
 """The configurable AE/VAE builder: presets, parameter counts, shapes, losses, sampling."""
+
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ def expected_params(cfg: VAEConfig) -> tuple:
     Encoder: convs (c_in = previous filters) -> flatten F = h_n*w_n*f_n -> Dense(s) to z.
     Decoder: Dense(z -> F) -> transposed convs mirroring the encoder.
     """
+
     def conv(k, cin, cout):
         return k * k * cin * cout + cout
 
@@ -63,18 +65,26 @@ def count(model_parts):
     return train, frozen
 
 
-@pytest.mark.parametrize("name", ["series_x", "series_curse_ae", "seed001_ae", "seed001_vae",
-                                  "seed002"])
+@pytest.mark.parametrize(
+    "name", ["series_x", "series_curse_ae", "seed001_ae", "seed001_vae", "seed002"]
+)
 def test_preset_parameter_counts_match_hand_count(name):
     cfg = models.preset(name)
     if name == "seed002":
-        cfg = cfg.replace(z_dim=16)  # the 218x178 map makes z=512 Dense layers huge; z is in the formula
+        cfg = cfg.replace(
+            z_dim=16
+        )  # the 218x178 map makes z=512 Dense layers huge; z is in the formula
     assert count([models.build_encoder(cfg), models.build_decoder(cfg)]) == expected_params(cfg)
 
 
 def test_series_x_numbers_written_out():
     # 96 -> 48 -> 24 -> 12 -> 6; flatten 6*6*256 = 9216.
-    enc_convs = (3*3*3*32 + 32) + (3*3*32*64 + 64) + (3*3*64*128 + 128) + (3*3*128*256 + 256)
+    enc_convs = (
+        (3 * 3 * 3 * 32 + 32)
+        + (3 * 3 * 32 * 64 + 64)
+        + (3 * 3 * 64 * 128 + 128)
+        + (3 * 3 * 128 * 256 + 256)
+    )
     heads = 2 * (9216 * 256 + 256)
     bn_enc = 4 * (32 + 64 + 128 + 256)
     assert enc_convs + heads + bn_enc + 1 == 5_109_441
@@ -86,7 +96,7 @@ def test_seed002_decoder_crops_back_to_218x178():
     cfg = models.preset("seed002", z_dim=8)
     dec = models.build_decoder(cfg)
     assert tuple(dec.output.shape[1:]) == (218, 178, 3)
-    crops = [l.name for l in dec.layers if l.name.startswith("decoder_crop")]
+    crops = [layer.name for layer in dec.layers if layer.name.startswith("decoder_crop")]
     assert crops == ["decoder_crop_0", "decoder_crop_1", "decoder_crop_2"]
 
 
@@ -101,12 +111,15 @@ def test_preset_overrides_and_profile_scaling():
     assert VAEConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(rec_loss="bce", output_activation="tanh"), "rec_loss='mse'"),
-    (dict(input_shape=(4, 4, 3), filters=(8,), kernel_sizes=5, padding="valid"), "too small"),
-    (dict(activation="gelu"), "leaky_relu"),
-    (dict(kernel_sizes=(3, 5), filters=(8, 8, 8)), "one entry per conv layer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(rec_loss="bce", output_activation="tanh"), "rec_loss='mse'"),
+        (dict(input_shape=(4, 4, 3), filters=(8,), kernel_sizes=5, padding="valid"), "too small"),
+        (dict(activation="gelu"), "leaky_relu"),
+        (dict(kernel_sizes=(3, 5), filters=(8, 8, 8)), "one entry per conv layer"),
+    ],
+)
 def test_bad_configs_say_what_to_do(kwargs, match):
     with pytest.raises(ValueError, match=match):
         VAEConfig(**kwargs)
@@ -120,10 +133,16 @@ def test_unknown_preset_and_field():
 
 
 def test_selu_uses_lecun_init_and_alpha_dropout():
-    cfg = VAEConfig(input_shape=(16, 16, 3), filters=(4, 8), z_dim=2, activation="selu",
-                    batch_norm=False, dropout=0.1)
+    cfg = VAEConfig(
+        input_shape=(16, 16, 3),
+        filters=(4, 8),
+        z_dim=2,
+        activation="selu",
+        batch_norm=False,
+        dropout=0.1,
+    )
     enc = models.build_encoder(cfg)
-    kinds = {type(l).__name__ for l in enc.layers}
+    kinds = {type(layer).__name__ for layer in enc.layers}
     assert "AlphaDropout" in kinds and "Dropout" not in kinds
     assert type(enc.get_layer("encoder_conv_0").kernel_initializer).__name__ == "LecunNormal"
 
@@ -151,7 +170,7 @@ def test_losses_follow_the_documented_conventions():
     got = np.asarray(models.reconstruction_error(x, x_hat, "mse", "mean", factor=10.0))
     np.testing.assert_allclose(got, 10 * ((x - x_hat) ** 2).mean(axis=(1, 2, 3)), rtol=1e-5)
     mu, lv = rng.normal(size=(2, 5)), rng.normal(size=(2, 5))
-    kl = 0.5 * (np.exp(lv) + mu ** 2 - 1 - lv).sum(axis=1)
+    kl = 0.5 * (np.exp(lv) + mu**2 - 1 - lv).sum(axis=1)
     np.testing.assert_allclose(np.asarray(models.kl_divergence(mu, lv)), kl, rtol=1e-5)
 
 

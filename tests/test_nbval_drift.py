@@ -1,5 +1,6 @@
 """nbval really compares: a notebook whose stored output no longer matches what the cell
 prints must fail, and the same notebook with the right output must pass."""
+
 import subprocess
 import sys
 
@@ -8,20 +9,39 @@ import nbformat
 
 def make_notebook(path, stored: str):
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("from vaecourse.profiles import profile\n"
-                                     "print(profile('full').z_dim * 2)")
+    cell = nbformat.v4.new_code_cell(
+        "from vaecourse.profiles import profile\nprint(profile('full').z_dim * 2)"
+    )
     cell.execution_count = 1
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
     nb.cells = [cell]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
 def run_nbval(path):
     # run in the notebook's folder so the project's pytest.ini does not apply
-    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
-                           "-p", "no:cacheprovider", "-q", path.name],
-                          cwd=path.parent, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            path.name,
+        ],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_nbval_fails_on_changed_output_and_passes_on_right_one(tmp_path):

@@ -5,6 +5,7 @@ what nbval does not: that every chapter is executed and committed with outputs, 
 table of contents, has its Colab badge, prints its profile first, ends with a summary and
 exercises, shows no stray tracebacks, no SVG figures and no paths of the machine it ran on.
 """
+
 import re
 from pathlib import Path
 
@@ -76,9 +77,12 @@ def test_chapter_house_rules(path):
                 assert "raises-exception" in tags, f"stray traceback in {cell.source[:80]!r}"
             assert "image/svg+xml" not in out.get("data", {}), "figures are PNG"
             text = output_text(out)
-            assert not MACHINE_PATH.search(text), f"machine path in output: {MACHINE_PATH.search(text)[0]}"
+            assert not MACHINE_PATH.search(text), (
+                f"machine path in output: {MACHINE_PATH.search(text)[0]}"
+            )
             printed_profile = printed_profile or "profile=" in text
     assert printed_profile, "a chapter prints the profile it ran with"
     first_with_output = next(c for c in code if c.outputs)
-    assert "profile=" in "".join(output_text(o) for o in first_with_output.outputs), \
+    assert "profile=" in "".join(output_text(o) for o in first_with_output.outputs), (
         "the profile is the chapter's first output"
+    )

@@ -32,8 +32,11 @@ def test_weights_round_trip_for_model_encoder_and_decoder(tmp_path):
     vae.train_on_batch(X, X)
     models.set_enc_to_predict(vae)
     paths = persistence.save_weights(vae, tmp_path / "w")
-    assert {p.name for p in paths.values()} == {"model.weights.h5", "encoder.weights.h5",
-                                                "decoder.weights.h5"}
+    assert {p.name for p in paths.values()} == {
+        "model.weights.h5",
+        "encoder.weights.h5",
+        "decoder.weights.h5",
+    }
     fresh = mechanisms.build_vae(CFG, mechanism=0)
     persistence.load_weights(fresh, tmp_path / "w")
     np.testing.assert_array_equal(recon(fresh), recon(vae))
@@ -64,6 +67,7 @@ def test_keras_file_round_trip_in_safe_mode(tmp_path, mechanism):
 
 def training_targets(model):
     from vaecourse.mechanisms import fit_targets
+
     return fit_targets(model, X)
 
 
@@ -129,4 +133,6 @@ def test_model_cache_trains_once_reloads_and_rejects_corrupt_entries(tmp_path, m
     (first.path / model_cache.ENTRY_FILE).write_text("{not json")
     assert get().trained and len(calls) == 3
     assert json.loads((first.path / model_cache.ENTRY_FILE).read_text())["key"] == first.key
-    assert model_cache.cache_key("tiny_ae", CFG) != model_cache.cache_key("tiny_ae", CFG.replace(z_dim=4))
+    assert model_cache.cache_key("tiny_ae", CFG) != model_cache.cache_key(
+        "tiny_ae", CFG.replace(z_dim=4)
+    )

@@ -1,4 +1,5 @@
 """The profile object: chosen by environment, validated, and scaled in the right order."""
+
 import pytest
 
 import vaecourse

@@ -15,13 +15,25 @@ def test_fit_prints_one_line_per_epoch():
     vae = mechanisms.build_vae(CFG, mechanism=1)  # the mechanism that needs extra targets
     vae.run_eagerly = True  # no tracing: seconds faster on a tiny model
     lines = []
-    h = training.fit(vae, X, epochs=2, batch_size=8, validation_data=X[:8],
-                     callbacks=[training.EpochLog(n_images=len(X), print_fn=lines.append)])
+    h = training.fit(
+        vae,
+        X,
+        epochs=2,
+        batch_size=8,
+        validation_data=X[:8],
+        callbacks=[training.EpochLog(n_images=len(X), print_fn=lines.append)],
+    )
     assert len(lines) == 2 and lines[0].startswith("epoch 1/2  loss ")
     assert " rec " in lines[1] and "%)" in lines[1] and "| val loss" in lines[1]
     assert lines[1].endswith("img/s")
-    assert set(h) == {"loss", "reconstruction_loss", "kl_loss", "val_loss",
-                      "val_reconstruction_loss", "val_kl_loss"}
+    assert set(h) == {
+        "loss",
+        "reconstruction_loss",
+        "kl_loss",
+        "val_loss",
+        "val_reconstruction_loss",
+        "val_kl_loss",
+    }
 
 
 def test_fit_without_a_log_prints_nothing(capsys):
@@ -34,5 +46,10 @@ def test_fit_without_a_log_prints_nothing(capsys):
 @pytest.mark.skipif(has_gpu(), reason="checks the CPU no-op path")
 def test_gpu_options_are_noops_on_cpu():
     applied = training.configure_gpu(memory_limit_mb=2048, mixed_precision=True, xla=True)
-    assert applied == {"gpus": 0, "memory_growth": False, "memory_limit_mb": None,
-                       "mixed_precision": False, "xla": False}
+    assert applied == {
+        "gpus": 0,
+        "memory_growth": False,
+        "memory_limit_mb": None,
+        "mixed_precision": False,
+        "xla": False,
+    }

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaecourse import gan, profiles, zoo
-from vaecourse import bottleneck
+from vaecourse import bottleneck, gan, profiles, zoo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_cache"
 TINY = dict(image_size=16, filters=(4, 8), z_dim=4)
@@ -36,17 +35,29 @@ def old_cache(tmp_path, monkeypatch):
     return tmp_path / "models"
 
 
-@pytest.mark.parametrize("key, get, decoder", [
-    ("face_vae-ci-ccdf9f8b8e1a",
-     lambda P: zoo.face_vae(P, faces=NoFaces(), **TINY), lambda m: m.decoder),
-    ("face_vae_dense-ci-89680db47775",
-     lambda P: bottleneck.dense_face_vae(P, 8, faces=NoFaces(), **TINY), lambda m: m.decoder),
-    ("face_gan-ci-d7b7f4d519d2",
-     lambda P: gan.face_gan(P, faces=NoFaces(), **TINY), lambda m: m.generator),
-])
+@pytest.mark.parametrize(
+    "key, get, decoder",
+    [
+        (
+            "face_vae-ci-ccdf9f8b8e1a",
+            lambda P: zoo.face_vae(P, faces=NoFaces(), **TINY),
+            lambda m: m.decoder,
+        ),
+        (
+            "face_vae_dense-ci-89680db47775",
+            lambda P: bottleneck.dense_face_vae(P, 8, faces=NoFaces(), **TINY),
+            lambda m: m.decoder,
+        ),
+        (
+            "face_gan-ci-d7b7f4d519d2",
+            lambda P: gan.face_gan(P, faces=NoFaces(), **TINY),
+            lambda m: m.generator,
+        ),
+    ],
+)
 def test_models_cached_before_the_reorganisation_still_load(old_cache, key, get, decoder):
     entry = get(profiles.profile("ci"))
-    assert entry.key == key          # same name, config, profile, extra -> same key
+    assert entry.key == key  # same name, config, profile, extra -> same key
     assert not entry.trained
     expected = np.load(old_cache / key / "decoded.npy")
     got = np.asarray(decoder(entry.model)(Z, training=False))

@@ -9,6 +9,7 @@ Chapters import what they teach from here::
     faces = data.load_faces(P)                       # synthetic faces or CelebA
     vae = zoo.face_vae(P).model                      # trained once per profile, then cached
 """
+
 from .profiles import Profile, has_gpu, profile
 
 __version__ = "0.1.0"

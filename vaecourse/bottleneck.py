@@ -56,8 +56,11 @@ def build_dense_encoder(config: VAEConfig, hidden: int, seed=None):
     base = build_encoder(config.replace(latent_batch_norm=False), seed=seed)
     x = base.get_layer("encoder_flatten").output
     x = layers.Dense(int(hidden), name="encoder_dense")(x)
-    x = layers.LeakyReLU(name="encoder_dense_act")(x) if config.activation == "leaky_relu" \
+    x = (
+        layers.LeakyReLU(name="encoder_dense_act")(x)
+        if config.activation == "leaky_relu"
         else layers.Activation(config.activation, name="encoder_dense_act")(x)
+    )
     mu = layers.Dense(config.z_dim, name="mu")(x)
     log_var = layers.Dense(config.z_dim, name="log_var")(x)
     z = Sampling(seed=seed, name="z")([mu, log_var])
@@ -88,10 +91,19 @@ def dense_face_vae(P, hidden: int, *, faces=None, epochs=None, **overrides):
     from .zoo import face_vae_config, train_on_faces
 
     config = face_vae_config(P, **overrides)
-    extra = {"epochs": epochs or P.epochs, "mechanism": 3, "hidden": int(hidden),
-             "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}"}
-    return cached_model("face_vae_dense", config, lambda cfg: build_dense_vae(cfg, hidden),
-                        lambda model: train_on_faces(
-                            model, faces if faces is not None else load_faces(P, verbose=False),
-                            P, epochs=epochs),
-                        profile=P, extra=extra)
+    extra = {
+        "epochs": epochs or P.epochs,
+        "mechanism": 3,
+        "hidden": int(hidden),
+        "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}",
+    }
+    return cached_model(
+        "face_vae_dense",
+        config,
+        lambda cfg: build_dense_vae(cfg, hidden),
+        lambda model: train_on_faces(
+            model, faces if faces is not None else load_faces(P, verbose=False), P, epochs=epochs
+        ),
+        profile=P,
+        extra=extra,
+    )

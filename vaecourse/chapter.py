@@ -4,6 +4,7 @@
 
 prints one line naming the profile, so a reader knows what produced the figures.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -47,11 +48,20 @@ def configure_figures(dpi: int = 80) -> None:
         set_matplotlib_formats("png")
     except Exception:  # plain Python: the default backend is fine
         pass
-    matplotlib.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.max_open_warning": 0,
-                                "axes.grid": False, "image.interpolation": "nearest"})
+    matplotlib.rcParams.update(
+        {
+            "figure.dpi": dpi,
+            "savefig.dpi": dpi,
+            "figure.max_open_warning": 0,
+            "axes.grid": False,
+            "image.interpolation": "nearest",
+        }
+    )
 
 
-def start(number: str, title: str, name: str | None = None, deterministic_ops: bool = False) -> Profile:
+def start(
+    number: str, title: str, name: str | None = None, deterministic_ops: bool = False
+) -> Profile:
     """Begin a chapter: pick the profile, seed, set up figures, print what runs.
 
     Returns the :class:`~vaecourse.profiles.Profile` the chapter reads its sizes from.
@@ -84,4 +94,6 @@ def show_source(*objs) -> None:
 
 def colab_url(notebook: str, branch: str = "main") -> str:
     """The URL that opens ``notebooks/<notebook>`` of the repository in Colab."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{branch}/notebooks/{notebook}"
+    return (
+        f"https://colab.research.google.com/github/{REPOSITORY}/blob/{branch}/notebooks/{notebook}"
+    )

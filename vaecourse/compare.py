@@ -12,6 +12,7 @@ compute the same thing and cost the same.  The answer needs three small tools:
 * :func:`step_times` times training steps of several models, interleaved so that background
   load on a shared machine hits all of them alike, and reports the median step time.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,8 +54,9 @@ def losses_on_batch(vaes, x) -> dict:
         vaes = dict(enumerate(vaes))
     out = {}
     for key, vae in vaes.items():
-        logs = vae.evaluate(x, mechanisms.fit_targets(vae, x), batch_size=len(x), verbose=0,
-                            return_dict=True)
+        logs = vae.evaluate(
+            x, mechanisms.fit_targets(vae, x), batch_size=len(x), verbose=0, return_dict=True
+        )
         out[key] = {k: float(logs[k]) for k in LOSS_KEYS}
     return out
 

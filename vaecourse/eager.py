@@ -5,6 +5,7 @@ training step costs in each mode (chapter IV).
     kinds = where_code_runs(probe)            # {"building": "KerasTensor", ...}
     timings = time_train_step(build_fn, x)    # {"eager": StepTiming, "graph": ..., "xla": ...}
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,16 +14,16 @@ import sys
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 from .mechanisms import fit_targets
 
 MODES = {
-    "eager": dict(run_eagerly=True, jit_compile=False),   # every op runs at once, in Python
+    "eager": dict(run_eagerly=True, jit_compile=False),  # every op runs at once, in Python
     "graph": dict(run_eagerly=False, jit_compile=False),  # the step is traced into a tf.function
-    "xla": dict(run_eagerly=False, jit_compile=True),     # ... and compiled by XLA
+    "xla": dict(run_eagerly=False, jit_compile=True),  # ... and compiled by XLA
 }
 
 
@@ -94,15 +95,21 @@ class StepTiming:
     first_s: float
     step_s: float
     steps: int
-    first_loss: float = float("nan")   # loss of the first step (before any update)
+    first_loss: float = float("nan")  # loss of the first step (before any update)
 
     @property
     def steps_per_s(self) -> float:
         return 1.0 / self.step_s if self.step_s > 0 else float("inf")
 
 
-def time_train_step(build_fn, x, modes=("eager", "graph", "xla"), steps: int = 10,
-                    batch_size: int = 32, seed: int = 0) -> dict:
+def time_train_step(
+    build_fn,
+    x,
+    modes=("eager", "graph", "xla"),
+    steps: int = 10,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> dict:
     """Time ``model.train_on_batch`` for each execution mode.
 
     ``build_fn()`` returns a fresh, compiled model (it is compiled again here with the
@@ -130,8 +137,9 @@ def time_train_step(build_fn, x, modes=("eager", "graph", "xla"), steps: int = 1
             t0 = time.perf_counter()
             model.train_on_batch(batch, y)
             times.append(time.perf_counter() - t0)
-        timings[mode] = StepTiming(mode, first, float(np.median(times)), len(times),
-                                   float(logs["loss"]))
+        timings[mode] = StepTiming(
+            mode, first, float(np.median(times)), len(times), float(logs["loss"])
+        )
     return timings
 
 

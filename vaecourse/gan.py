@@ -25,13 +25,13 @@ Losses (logged per epoch by ``fit``):
 * ``d_real`` / ``d_fake``: the mean probability D gives real and generated images.  A balanced
   game sits near d_loss = g_loss = ln 2 = 0.693 and D(x) = D(G(z)) = 0.5.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import keras
 import tensorflow as tf
 from keras import layers, ops
@@ -56,11 +56,11 @@ class GANConfig:
     filters: tuple = (32, 64, 128, 256)
     kernel_size: int = 4
     leaky_slope: float = 0.2
-    output_activation: str = "sigmoid"   # sigmoid for [0, 1] data, tanh for [-1, 1] data
+    output_activation: str = "sigmoid"  # sigmoid for [0, 1] data, tanh for [-1, 1] data
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     beta_1: float = 0.5
-    label_smoothing: float = 0.0        # real labels become 1 - label_smoothing
+    label_smoothing: float = 0.0  # real labels become 1 - label_smoothing
     init_stddev: float = 0.02
 
     def __post_init__(self):
@@ -68,12 +68,16 @@ class GANConfig:
         if not self.filters:
             raise ValueError("GANConfig.filters is empty: give at least one filter count")
         if self.output_activation not in ("sigmoid", "tanh"):
-            raise ValueError(f"GANConfig.output_activation={self.output_activation!r}: "
-                             "use 'sigmoid' for [0, 1] data or 'tanh' for [-1, 1] data")
+            raise ValueError(
+                f"GANConfig.output_activation={self.output_activation!r}: "
+                "use 'sigmoid' for [0, 1] data or 'tanh' for [-1, 1] data"
+            )
         step = 2 ** len(self.filters)
         if self.image_size % step:
-            raise ValueError(f"image_size {self.image_size} is not divisible by 2**{len(self.filters)}"
-                             f" = {step}: use fewer filters or another image size")
+            raise ValueError(
+                f"image_size {self.image_size} is not divisible by 2**{len(self.filters)}"
+                f" = {step}: use fewer filters or another image size"
+            )
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label_smoothing={self.label_smoothing}: use a value in [0, 0.5)")
 
@@ -91,14 +95,14 @@ class GANConfig:
         """The ``make_dataset`` scale that matches the generator's output."""
         return "pm1" if self.output_activation == "tanh" else "01"
 
-    def replace(self, **changes) -> "GANConfig":
+    def replace(self, **changes) -> GANConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GANConfig":
+    def from_dict(cls, d: dict) -> GANConfig:
         d = dict(d)
         d["filters"] = tuple(d["filters"])
         return cls(**d)
@@ -108,9 +112,11 @@ class GANConfig:
         g = "-".join(map(str, reversed(self.filters)))
         d = "-".join(map(str, self.filters))
         smooth = f" | label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
-        return (f"DC-GAN {self.name}: z {self.z_dim} -> {b}x{b} -> G {g} -> {s}x{s}x{self.channels} "
-                f"{self.output_activation} | D {d} -> 1 logit | Adam lr G {self.g_learning_rate:g} "
-                f"D {self.d_learning_rate:g} beta_1 {self.beta_1:g}{smooth}")
+        return (
+            f"DC-GAN {self.name}: z {self.z_dim} -> {b}x{b} -> G {g} -> {s}x{s}x{self.channels} "
+            f"{self.output_activation} | D {d} -> 1 logit | Adam lr G {self.g_learning_rate:g} "
+            f"D {self.d_learning_rate:g} beta_1 {self.beta_1:g}{smooth}"
+        )
 
 
 def config_from_profile(profile, **overrides) -> GANConfig:
@@ -128,19 +134,32 @@ def build_generator(config: GANConfig) -> keras.Model:
     """z -> Dense -> (base x base x F) -> [ConvT stride 2 -> BN -> ReLU] ... -> ConvT -> image."""
     b, rev = config.base_size, tuple(reversed(config.filters))
     z_in = keras.Input((config.z_dim,), name="generator_input")
-    x = layers.Dense(b * b * rev[0], use_bias=False, kernel_initializer=_init(config),
-                     name="generator_dense")(z_in)
+    x = layers.Dense(
+        b * b * rev[0], use_bias=False, kernel_initializer=_init(config), name="generator_dense"
+    )(z_in)
     x = layers.Reshape((b, b, rev[0]), name="generator_reshape")(x)
     x = layers.BatchNormalization(name="generator_dense_bn")(x)
     x = layers.ReLU(name="generator_dense_act")(x)
     for i, f in enumerate(rev[1:]):
-        x = layers.Conv2DTranspose(f, config.kernel_size, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=_init(config), name=f"generator_conv_t_{i}")(x)
+        x = layers.Conv2DTranspose(
+            f,
+            config.kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_init(config),
+            name=f"generator_conv_t_{i}",
+        )(x)
         x = layers.BatchNormalization(name=f"generator_{i}_bn")(x)
         x = layers.ReLU(name=f"generator_{i}_act")(x)
-    x = layers.Conv2DTranspose(config.channels, config.kernel_size, strides=2, padding="same",
-                               kernel_initializer=_init(config),
-                               name=f"generator_conv_t_{len(rev) - 1}")(x)
+    x = layers.Conv2DTranspose(
+        config.channels,
+        config.kernel_size,
+        strides=2,
+        padding="same",
+        kernel_initializer=_init(config),
+        name=f"generator_conv_t_{len(rev) - 1}",
+    )(x)
     out = layers.Activation(config.output_activation, dtype="float32", name="generator_output")(x)
     return keras.Model(z_in, out, name="generator")
 
@@ -150,30 +169,38 @@ def build_discriminator(config: GANConfig) -> keras.Model:
     x_in = keras.Input(config.image_shape, name="discriminator_input")
     x = x_in
     for i, f in enumerate(config.filters):
-        x = layers.Conv2D(f, config.kernel_size, strides=2, padding="same", use_bias=(i == 0),
-                          kernel_initializer=_init(config), name=f"discriminator_conv_{i}")(x)
+        x = layers.Conv2D(
+            f,
+            config.kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=(i == 0),
+            kernel_initializer=_init(config),
+            name=f"discriminator_conv_{i}",
+        )(x)
         if i > 0:  # DC-GAN: no BN on the discriminator's input layer
             x = layers.BatchNormalization(name=f"discriminator_{i}_bn")(x)
         x = layers.LeakyReLU(negative_slope=config.leaky_slope, name=f"discriminator_{i}_act")(x)
     x = layers.Flatten(name="discriminator_flatten")(x)
-    logit = layers.Dense(1, kernel_initializer=_init(config), dtype="float32",
-                         name="discriminator_logit")(x)
+    logit = layers.Dense(
+        1, kernel_initializer=_init(config), dtype="float32", name="discriminator_logit"
+    )(x)
     return keras.Model(x_in, logit, name="discriminator")
 
 
 def count_params_by_hand(config: GANConfig) -> dict:
     """Parameter counts from the layer formulas (BN counts 4 per channel: gamma, beta and the
     two moving statistics), for checking the builders and for teaching."""
-    k2, b, c, f = config.kernel_size ** 2, config.base_size, config.channels, config.filters
+    k2, b, c, f = config.kernel_size**2, config.base_size, config.channels, config.filters
     rev = tuple(reversed(f))
-    g = config.z_dim * b * b * rev[0] + 4 * rev[0]                     # Dense (no bias) + BN
+    g = config.z_dim * b * b * rev[0] + 4 * rev[0]  # Dense (no bias) + BN
     for f_in, f_out in zip(rev[:-1], rev[1:]):
-        g += k2 * f_in * f_out + 4 * f_out                             # ConvT (no bias) + BN
-    g += k2 * rev[-1] * c + c                                          # output ConvT + bias
-    d = k2 * c * f[0] + f[0]                                           # first conv + bias
+        g += k2 * f_in * f_out + 4 * f_out  # ConvT (no bias) + BN
+    g += k2 * rev[-1] * c + c  # output ConvT + bias
+    d = k2 * c * f[0] + f[0]  # first conv + bias
     for f_in, f_out in zip(f[:-1], f[1:]):
-        d += k2 * f_in * f_out + 4 * f_out                             # conv (no bias) + BN
-    d += b * b * f[-1] + 1                                             # Dense to one logit
+        d += k2 * f_in * f_out + 4 * f_out  # conv (no bias) + BN
+    d += b * b * f[-1] + 1  # Dense to one logit
     return {"generator": g, "discriminator": d}
 
 
@@ -193,7 +220,9 @@ class DCGAN(keras.Model):
         self.generator = build_generator(config)
         self.discriminator = build_discriminator(config)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.trackers = {
+            k: keras.metrics.Mean(name=k) for k in ("d_loss", "g_loss", "d_real", "d_fake")
+        }
         self.built = True  # both networks are functional models, built above
 
     @property
@@ -209,8 +238,12 @@ class DCGAN(keras.Model):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         cfg = self.gan_config
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(cfg.d_learning_rate, beta_1=cfg.beta_1)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(cfg.g_learning_rate, beta_1=cfg.beta_1)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(
+            cfg.d_learning_rate, beta_1=cfg.beta_1
+        )
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(
+            cfg.g_learning_rate, beta_1=cfg.beta_1
+        )
         # The generator's optimizer doubles as ``model.optimizer`` (what Keras and the course's
         # persistence code look for).  Both are built now, so saved weights always carry their state.
         super().compile(optimizer=self.g_optimizer, **kwargs)
@@ -243,8 +276,10 @@ class DCGAN(keras.Model):
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            d_loss = 0.5 * (self._bce(ops.full_like(real_logits, 1.0 - cfg.label_smoothing), real_logits)
-                            + self._bce(ops.zeros_like(fake_logits), fake_logits))
+            d_loss = 0.5 * (
+                self._bce(ops.full_like(real_logits, 1.0 - cfg.label_smoothing), real_logits)
+                + self._bce(ops.zeros_like(fake_logits), fake_logits)
+            )
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         # 2) generator: make D call fresh samples real (the non-saturating loss)
@@ -297,9 +332,11 @@ class GANLog(keras.callbacks.Callback):
         total = self.params.get("epochs", epoch + 1)
         if (epoch + 1) % self.every and epoch + 1 != total:
             return
-        line = (f"epoch {epoch + 1:>{len(str(total))}}/{total}  d_loss {float(logs['d_loss']):.3f}  "
-                f"g_loss {float(logs['g_loss']):.3f}  D(x) {float(logs['d_real']):.2f}  "
-                f"D(G(z)) {float(logs['d_fake']):.2f}  | {seconds:.1f} s")
+        line = (
+            f"epoch {epoch + 1:>{len(str(total))}}/{total}  d_loss {float(logs['d_loss']):.3f}  "
+            f"g_loss {float(logs['g_loss']):.3f}  D(x) {float(logs['d_real']):.2f}  "
+            f"D(G(z)) {float(logs['d_fake']):.2f}  | {seconds:.1f} s"
+        )
         if self.n_images:
             line += f", {self.n_images / seconds:.0f} img/s"
         self.lines.append(line)
@@ -311,11 +348,19 @@ def train_gan(gan, images, P, epochs: int | None = None, log_every: int = 1, cal
     The history gains ``seconds`` (wall-clock per epoch)."""
     from .data import make_dataset
 
-    ds = make_dataset(images, P.batch_size, shuffle=True, seed=P.seed, scale=gan.gan_config.scale,
-                      target="x", drop_remainder=len(images) >= 2 * P.batch_size)
+    ds = make_dataset(
+        images,
+        P.batch_size,
+        shuffle=True,
+        seed=P.seed,
+        scale=gan.gan_config.scale,
+        target="x",
+        drop_remainder=len(images) >= 2 * P.batch_size,
+    )
     log = GANLog(every=log_every, n_images=len(images))
-    result = gan.fit(ds, epochs=epochs or P.epochs, verbose=0, shuffle=False,
-                     callbacks=[log, *callbacks])
+    result = gan.fit(
+        ds, epochs=epochs or P.epochs, verbose=0, shuffle=False, callbacks=[log, *callbacks]
+    )
     history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
     history["seconds"] = [float(s) for s in log.seconds]
     return history
@@ -334,12 +379,23 @@ def face_gan(P, *, faces=None, epochs=None, name: str = "face_gan", **overrides)
         data = faces if faces is not None else load_faces(P, verbose=False)
         return train_gan(model, data.train, P, epochs=epochs)
 
-    extra = {"epochs": epochs or P.epochs,
-             "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}"}
-    entry = cached_model(name, config, lambda cfg: build_gan(cfg, seed=P.seed), train,
-                         profile=P, extra=extra, verbose=False)
-    print(f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key} "
-          f"({history_summary(entry.history)})")
+    extra = {
+        "epochs": epochs or P.epochs,
+        "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}",
+    }
+    entry = cached_model(
+        name,
+        config,
+        lambda cfg: build_gan(cfg, seed=P.seed),
+        train,
+        profile=P,
+        extra=extra,
+        verbose=False,
+    )
+    print(
+        f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key} "
+        f"({history_summary(entry.history)})"
+    )
     return entry
 
 
@@ -348,9 +404,11 @@ def history_summary(history: dict) -> str:
     if not history.get("d_loss"):
         return "no history"
     h = history
-    line = (f"{len(h['d_loss'])} epochs | d_loss {h['d_loss'][0]:.3f} -> {h['d_loss'][-1]:.3f} | "
-            f"g_loss {h['g_loss'][0]:.3f} -> {h['g_loss'][-1]:.3f} | D(x) {h['d_real'][-1]:.2f} "
-            f"D(G(z)) {h['d_fake'][-1]:.2f}")
+    line = (
+        f"{len(h['d_loss'])} epochs | d_loss {h['d_loss'][0]:.3f} -> {h['d_loss'][-1]:.3f} | "
+        f"g_loss {h['g_loss'][0]:.3f} -> {h['g_loss'][-1]:.3f} | D(x) {h['d_real'][-1]:.2f} "
+        f"D(G(z)) {h['d_fake'][-1]:.2f}"
+    )
     if h.get("seconds"):
         line += f" | {sum(h['seconds']) / 60:.1f} min"
     return line

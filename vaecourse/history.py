@@ -5,6 +5,7 @@ pieces), chapters get a plain dict with the keys ``loss``, ``reconstruction_loss
 ``kl_loss`` (and ``val_...``), so that every curve is plotted, and every "KL share of the
 total loss" computed, the same way.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,14 +14,19 @@ import numpy as np
 LOSS_KEYS = ("loss", "reconstruction_loss", "kl_loss")
 
 # Names other code (the series, Keras-2 era notebooks) used for the same quantities.
-ALIASES = {"total_loss": "loss", "rec_loss": "reconstruction_loss", "r_loss": "reconstruction_loss",
-           "reconstruction": "reconstruction_loss", "kl": "kl_loss"}
+ALIASES = {
+    "total_loss": "loss",
+    "rec_loss": "reconstruction_loss",
+    "r_loss": "reconstruction_loss",
+    "reconstruction": "reconstruction_loss",
+    "kl": "kl_loss",
+}
 
 
 def canonical_key(key: str) -> str:
     """The course's name for a logged quantity: ``"val_rec_loss"`` -> ``"val_reconstruction_loss"``."""
     prefix = "val_" if key.startswith("val_") else ""
-    base = key[len(prefix):]
+    base = key[len(prefix) :]
     return prefix + ALIASES.get(base, base)
 
 
@@ -30,7 +36,9 @@ def as_dict(history) -> dict:
         return {}
     raw = getattr(history, "history", history)
     if not isinstance(raw, dict):
-        raise TypeError(f"expected a keras History or a dict of lists, got {type(history).__name__}")
+        raise TypeError(
+            f"expected a keras History or a dict of lists, got {type(history).__name__}"
+        )
     out = {}
     for key, values in raw.items():
         values = values if isinstance(values, (list, tuple, np.ndarray)) else [values]
@@ -43,8 +51,9 @@ def kl_share(history, prefix: str = "") -> np.ndarray:
     h = as_dict(history)
     kl, total = prefix + "kl_loss", prefix + "loss"
     if kl not in h or total not in h:
-        raise KeyError(f"history has no {kl!r}/{total!r} (keys: {sorted(h)}); "
-                       "a plain AE has no KL loss")
+        raise KeyError(
+            f"history has no {kl!r}/{total!r} (keys: {sorted(h)}); a plain AE has no KL loss"
+        )
     return np.asarray(h[kl]) / np.asarray(h[total])
 
 

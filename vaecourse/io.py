@@ -1,5 +1,6 @@
 """Where caches live and how they are written: atomically, so an interrupted run never
 leaves a half-written file that a later run would take as valid."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,8 +31,9 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = suffix if suffix is not None else "".join(target.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}",
-                               dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # writers such as np.save or h5py want to create the file themselves
     try:

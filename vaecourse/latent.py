@@ -17,6 +17,7 @@ length concentrates at b * sqrt(z_dim/3); a point from N(0, I) has length close 
 Comparing these radii with the radii of encoded training images tells where in the latent
 space a decoder has actually been trained.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -109,8 +110,8 @@ class PCA:
     ``variances`` (largest first); ``mean`` is the centre of the cloud."""
 
     mean: np.ndarray
-    components: np.ndarray   # (k, d)
-    variances: np.ndarray    # (k,)
+    components: np.ndarray  # (k, d)
+    variances: np.ndarray  # (k,)
 
     @property
     def explained(self) -> np.ndarray:
@@ -152,8 +153,11 @@ def correlation_summary(z) -> dict:
     c = np.corrcoef(z, rowvar=False)
     off = np.abs(c[~np.eye(len(c), dtype=bool)])
     off = off[np.isfinite(off)]
-    return {"mean_abs_corr": float(off.mean()), "max_abs_corr": float(off.max()),
-            "share_above_0.3": float(np.mean(off > 0.3))}
+    return {
+        "mean_abs_corr": float(off.mean()),
+        "max_abs_corr": float(off.max()),
+        "share_above_0.3": float(np.mean(off > 0.3)),
+    }
 
 
 def cloud_summary(z) -> dict:
@@ -162,12 +166,16 @@ def cloud_summary(z) -> dict:
     r = radii(z)
     centre = z.mean(axis=0)
     p = pca(z)
-    return {"z_dim": z.shape[1], "radius_mean": float(r.mean()), "radius_std": float(r.std()),
-            "centre_offset": float(np.linalg.norm(centre)),
-            "radius_about_centre": float(radii(z, centre).mean()),
-            "mean_std_per_dim": float(z.std(axis=0).mean()),
-            "top1_explained": float(p.explained[0]),
-            "dims_for_90pct": int(np.searchsorted(np.cumsum(p.explained), 0.9) + 1)}
+    return {
+        "z_dim": z.shape[1],
+        "radius_mean": float(r.mean()),
+        "radius_std": float(r.std()),
+        "centre_offset": float(np.linalg.norm(centre)),
+        "radius_about_centre": float(radii(z, centre).mean()),
+        "mean_std_per_dim": float(z.std(axis=0).mean()),
+        "top1_explained": float(p.explained[0]),
+        "dims_for_90pct": int(np.searchsorted(np.cumsum(p.explained), 0.9) + 1),
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -210,6 +218,9 @@ def along_axes(centre, directions, scales, values) -> np.ndarray:
 
     Returns shape (len(directions) * len(values), d), row-major."""
     centre = np.asarray(centre, np.float64)
-    out = [centre + v * s * np.asarray(d, np.float64)
-           for d, s in zip(directions, scales) for v in values]
+    out = [
+        centre + v * s * np.asarray(d, np.float64)
+        for d, s in zip(directions, scales)
+        for v in values
+    ]
     return np.asarray(out)

@@ -17,10 +17,11 @@ Every mechanism logs the same keys: ``loss`` (total), ``reconstruction_loss`` an
 targets for both outputs; use :func:`fit_targets` (or :func:`vaecourse.training.fit`, which
 does it for you).  The forms that fail are in :mod:`vaecourse.pitfalls`.
 """
+
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
@@ -67,15 +68,19 @@ class KLLossLayer(layers.Layer):
 
 def build_vae_layer_loss(config: VAEConfig, optimizer=None, compile=True, seed=None):
     """Mechanism 0: functional VAE; the KL term comes from a layer inside the encoder."""
-    encoder = build_encoder(config, kl_layer=KLLossLayer(config.fact, name="kl_loss_layer"),
-                            seed=seed)
+    encoder = build_encoder(
+        config, kl_layer=KLLossLayer(config.fact, name="kl_loss_layer"), seed=seed
+    )
     decoder = build_decoder(config)
     x = keras.Input(config.input_shape, name="image")
     z, mu, log_var = encoder(x)
     vae = keras.Model(x, decoder(z), name=config.name)
     if compile:
-        vae.compile(optimizer=optimizer or make_optimizer(config),
-                    loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
+        vae.compile(
+            optimizer=optimizer or make_optimizer(config),
+            loss=reconstruction_loss(config),
+            metrics=[reconstruction_metric(config)],
+        )
     return attach_parts(vae, encoder, decoder, config, 0)
 
 
@@ -102,12 +107,16 @@ def build_vae_multi_output(config: VAEConfig, optimizer=None, compile=True, seed
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     x = keras.Input(config.input_shape, name="image")
     z, mu, log_var = encoder(x)
-    outputs = {"reconstruction": layers.Identity(name="reconstruction")(decoder(z)),
-               "kl": layers.Concatenate(name="kl", dtype="float32")([mu, log_var])}
+    outputs = {
+        "reconstruction": layers.Identity(name="reconstruction")(decoder(z)),
+        "kl": layers.Concatenate(name="kl", dtype="float32")([mu, log_var]),
+    }
     vae = keras.Model(x, outputs, name=config.name)
     if compile:
-        vae.compile(optimizer=optimizer or make_optimizer(config),
-                    loss={"reconstruction": reconstruction_loss(config), "kl": KLLoss(config.fact)})
+        vae.compile(
+            optimizer=optimizer or make_optimizer(config),
+            loss={"reconstruction": reconstruction_loss(config), "kl": KLLoss(config.fact)},
+        )
     return attach_parts(vae, encoder, decoder, config, 1)
 
 
@@ -130,9 +139,12 @@ class VAEModelLoss(keras.Model):
         return self.decoder(z, training=training)
 
     def get_config(self):
-        return {"name": self.name, "fact": self.fact,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
+        return {
+            "name": self.name,
+            "fact": self.fact,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -147,8 +159,11 @@ def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     vae = VAEModelLoss(encoder, decoder, config.fact, name=config.name)
     if compile:
-        vae.compile(optimizer=optimizer or make_optimizer(config),
-                    loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
+        vae.compile(
+            optimizer=optimizer or make_optimizer(config),
+            loss=reconstruction_loss(config),
+            metrics=[reconstruction_metric(config)],
+        )
     vae(np.zeros((1,) + config.input_shape, "float32"))  # build, so weights can be loaded
     return attach_parts(vae, encoder, decoder, config, 2)
 
@@ -200,10 +215,13 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
-        return {"name": self.name, "fact": self.fact,
-                "rec_loss": keras.saving.serialize_keras_object(self.rec_loss),
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
+        return {
+            "name": self.name,
+            "fact": self.fact,
+            "rec_loss": keras.saving.serialize_keras_object(self.rec_loss),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -223,8 +241,12 @@ def build_vae_gradient_tape(config: VAEConfig, optimizer=None, compile=True, see
     return attach_parts(vae, encoder, decoder, config, 3)
 
 
-BUILDERS = {0: build_vae_layer_loss, 1: build_vae_multi_output,
-            2: build_vae_model_loss, 3: build_vae_gradient_tape}
+BUILDERS = {
+    0: build_vae_layer_loss,
+    1: build_vae_multi_output,
+    2: build_vae_model_loss,
+    3: build_vae_gradient_tape,
+}
 
 
 def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=True, seed=None):
@@ -233,8 +255,10 @@ def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=Tru
     if mechanism not in BUILDERS:
         raise ValueError(f"mechanism={mechanism!r}: choose 0-3 ({MECHANISMS})")
     if not config.variational:
-        raise ValueError(f"config {config.name!r} has variational=False: use "
-                         "models.build_ae(config) or config.replace(variational=True)")
+        raise ValueError(
+            f"config {config.name!r} has variational=False: use "
+            "models.build_ae(config) or config.replace(variational=True)"
+        )
     return BUILDERS[mechanism](config, optimizer=optimizer, compile=compile, seed=seed)
 
 
@@ -243,6 +267,9 @@ def fit_targets(model, x):
     None for mechanism 3 (its train_step needs no targets), ``x`` itself otherwise."""
     if isinstance(model, VAE):
         return None
-    if isinstance(getattr(model, "output", None), dict) or getattr(model, "kl_mechanism", None) == 1:
+    if (
+        isinstance(getattr(model, "output", None), dict)
+        or getattr(model, "kl_mechanism", None) == 1
+    ):
         return {"reconstruction": x, "kl": np.zeros((len(x), 1), "float32")}
     return x

@@ -12,6 +12,7 @@ records the SHA-256 of the weight file, so a partial or corrupt entry is detecte
 model retrained.  A lock file serialises two processes that want the same model (e.g.
 pytest-xdist running two notebooks): the second waits and then loads what the first trained.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,8 +57,13 @@ def _profile_dict(profile) -> dict:
 def cache_key(name: str, config, profile=None, extra=None) -> str:
     """``<name>-<profile>-<hash>``; the hash covers config, profile, ``extra`` and
     :data:`CACHE_VERSION`."""
-    payload = {"version": CACHE_VERSION, "name": name, "config": config.to_dict(),
-               "profile": _profile_dict(profile), "extra": extra}
+    payload = {
+        "version": CACHE_VERSION,
+        "name": name,
+        "config": config.to_dict(),
+        "profile": _profile_dict(profile),
+        "extra": extra,
+    }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     return f"{name}-{getattr(profile, 'name', 'noprofile')}-{digest[:12]}"
 
@@ -105,8 +111,16 @@ def read_entry(directory: Path, key: str):
     return entry
 
 
-def cached_model(name: str, config, build_fn, train_fn, profile=None, extra=None,
-                 force: bool = False, verbose: bool = True) -> CachedModel:
+def cached_model(
+    name: str,
+    config,
+    build_fn,
+    train_fn,
+    profile=None,
+    extra=None,
+    force: bool = False,
+    verbose: bool = True,
+) -> CachedModel:
     """Return the trained model for (name, config, profile): from the cache, or by calling
     ``model = build_fn(config)`` and ``train_fn(model)`` (which returns the history) once.
 
@@ -136,10 +150,21 @@ def cached_model(name: str, config, build_fn, train_fn, profile=None, extra=None
         build_optimizer(model)  # a fixed layout: loading builds the optimizer too
         with atomic_path(weights) as tmp:
             model.save_weights(tmp)
-        write_json_atomic(directory / ENTRY_FILE, {
-            "key": key, "version": CACHE_VERSION, "name": name, "config": config.to_dict(),
-            "profile": _profile_dict(profile), "extra": extra, "history": history,
-            "weights_sha256": _sha256(weights), "keras": keras.__version__, "pid": os.getpid(),
-            "train_seconds": train_seconds})
+        write_json_atomic(
+            directory / ENTRY_FILE,
+            {
+                "key": key,
+                "version": CACHE_VERSION,
+                "name": name,
+                "config": config.to_dict(),
+                "profile": _profile_dict(profile),
+                "extra": extra,
+                "history": history,
+                "weights_sha256": _sha256(weights),
+                "keras": keras.__version__,
+                "pid": os.getpid(),
+                "train_seconds": train_seconds,
+            },
+        )
         say(f"trained and cached model {key} in {train_seconds:.0f} s ({hist.summary(history)})")
         return CachedModel(model, history, directory, key, True)

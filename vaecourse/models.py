@@ -17,14 +17,15 @@ Loss conventions (the same for every model the course builds):
   dimensions, averaged over the batch.
 * ``loss`` = ``reconstruction_loss + kl_loss``; so the "KL share" is ``kl_loss / loss``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers, ops
 
 from .plots import to_display
@@ -61,16 +62,16 @@ class VAEConfig:
     padding: tuple = ("same", "same", "same", "same")
     downsampling: str = "stride"
     z_dim: int = 256
-    variational: bool = True          # False: plain AE, deterministic Dense encoding
-    activation: str = "leaky_relu"    # leaky_relu | relu | selu (LeCun init, AlphaDropout)
+    variational: bool = True  # False: plain AE, deterministic Dense encoding
+    activation: str = "leaky_relu"  # leaky_relu | relu | selu (LeCun init, AlphaDropout)
     batch_norm: bool = True
-    latent_batch_norm: bool = False   # seed 002 normalises mu and log_var
-    dropout: float = 0.0              # 0 = no dropout layers
+    latent_batch_norm: bool = False  # seed 002 normalises mu and log_var
+    dropout: float = 0.0  # 0 = no dropout layers
     output_activation: str = "sigmoid"  # sigmoid for [0, 1] data, tanh for [-1, 1] data
-    rec_loss: str = "bce"             # bce | mse
-    rec_reduction: str = "sum"        # sum | mean over pixel positions
-    rec_factor: float = 1.0           # seed 001's LOSS_FACTOR
-    fact: float = 5.0                 # weight of the KL loss
+    rec_loss: str = "bce"  # bce | mse
+    rec_reduction: str = "sum"  # sum | mean over pixel positions
+    rec_factor: float = 1.0  # seed 001's LOSS_FACTOR
+    fact: float = 5.0  # weight of the KL loss
     optimizer: str = "adam"
     learning_rate: float = 5e-4
 
@@ -95,38 +96,53 @@ class VAEConfig:
         n = len(self.filters)
         for fname in ("kernel_sizes", "strides", "padding"):
             if len(getattr(self, fname)) != n:
-                raise ValueError(f"VAEConfig.{fname} has {len(getattr(self, fname))} entries but "
-                                 f"filters has {n}: give one entry per conv layer")
-        choices = {"activation": ACTIVATIONS, "output_activation": OUTPUT_ACTIVATIONS,
-                   "rec_loss": REC_LOSSES, "rec_reduction": REC_REDUCTIONS,
-                   "downsampling": DOWNSAMPLING, "optimizer": OPTIMIZERS}
+                raise ValueError(
+                    f"VAEConfig.{fname} has {len(getattr(self, fname))} entries but "
+                    f"filters has {n}: give one entry per conv layer"
+                )
+        choices = {
+            "activation": ACTIVATIONS,
+            "output_activation": OUTPUT_ACTIVATIONS,
+            "rec_loss": REC_LOSSES,
+            "rec_reduction": REC_REDUCTIONS,
+            "downsampling": DOWNSAMPLING,
+            "optimizer": OPTIMIZERS,
+        }
         for fname, allowed in choices.items():
             if getattr(self, fname) not in allowed:
-                raise ValueError(f"VAEConfig.{fname}={getattr(self, fname)!r}: "
-                                 f"choose one of {', '.join(allowed)}")
+                raise ValueError(
+                    f"VAEConfig.{fname}={getattr(self, fname)!r}: "
+                    f"choose one of {', '.join(allowed)}"
+                )
         bad_pad = [p for p in self.padding if p not in PADDINGS]
         if bad_pad:
             raise ValueError(f"VAEConfig.padding contains {bad_pad}: use 'same' or 'valid'")
         if len(self.input_shape) != 3:
-            raise ValueError(f"VAEConfig.input_shape={self.input_shape}: give (height, width, "
-                             "channels), or pass image_size=... to preset()/replace()")
+            raise ValueError(
+                f"VAEConfig.input_shape={self.input_shape}: give (height, width, "
+                "channels), or pass image_size=... to preset()/replace()"
+            )
         if self.rec_loss == "bce" and self.output_activation == "tanh":
-            raise ValueError("BCE needs outputs in [0, 1] but tanh gives [-1, 1]: use "
-                             "rec_loss='mse' with tanh, or output_activation='sigmoid'")
+            raise ValueError(
+                "BCE needs outputs in [0, 1] but tanh gives [-1, 1]: use "
+                "rec_loss='mse' with tanh, or output_activation='sigmoid'"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"VAEConfig.dropout={self.dropout}: use a rate in [0, 1)")
         if self.z_dim < 1:
             raise ValueError(f"VAEConfig.z_dim={self.z_dim}: must be >= 1")
         sizes = feature_sizes(self)
         if min(min(hw) for hw in sizes) < 1:
-            raise ValueError(f"input {self.input_shape[:2]} is too small for {n} downsampling "
-                             f"layers (feature sizes {sizes}): use fewer filters or larger images")
+            raise ValueError(
+                f"input {self.input_shape[:2]} is too small for {n} downsampling "
+                f"layers (feature sizes {sizes}): use fewer filters or larger images"
+            )
 
     @property
     def image_size(self) -> int:
         return self.input_shape[0]
 
-    def replace(self, **changes) -> "VAEConfig":
+    def replace(self, **changes) -> VAEConfig:
         """A modified copy.  ``image_size=s`` sets a square ``input_shape``.  A new length of
         ``filters`` trims (or extends with the last value) the per-layer lists you did not
         also pass, so ``replace(filters=(16, 32))`` keeps working for any preset."""
@@ -143,15 +159,17 @@ class VAEConfig:
                     changes[fname] = tuple(old[:n]) + (old[-1],) * max(0, n - len(old))
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise TypeError(f"unknown VAEConfig field(s) {sorted(unknown)}; known: "
-                            f"{', '.join(f.name for f in dataclasses.fields(self))}, image_size")
+            raise TypeError(
+                f"unknown VAEConfig field(s) {sorted(unknown)}; known: "
+                f"{', '.join(f.name for f in dataclasses.fields(self))}, image_size"
+            )
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "VAEConfig":
+    def from_dict(cls, d: dict) -> VAEConfig:
         return cls(**d)
 
     def describe(self) -> str:
@@ -162,12 +180,14 @@ class VAEConfig:
         if self.rec_factor != 1:
             loss = f"{self.rec_factor:g}*{loss}"
         kl = f" + {self.fact:g}*KL" if self.variational else ""
-        return (f"{kind} {self.name}: {h}x{w}x{c} | filters {'-'.join(map(str, self.filters))} "
-                f"kernels {'-'.join(map(str, self.kernel_sizes))} {self.downsampling} "
-                f"{'-'.join(map(str, self.strides))} | z_dim={self.z_dim} | {self.activation}"
-                f"{' +BN' if self.batch_norm else ''}"
-                f"{f' +dropout {self.dropout:g}' if self.dropout else ''} | "
-                f"loss {loss}{kl} | out {self.output_activation}")
+        return (
+            f"{kind} {self.name}: {h}x{w}x{c} | filters {'-'.join(map(str, self.filters))} "
+            f"kernels {'-'.join(map(str, self.kernel_sizes))} {self.downsampling} "
+            f"{'-'.join(map(str, self.strides))} | z_dim={self.z_dim} | {self.activation}"
+            f"{' +BN' if self.batch_norm else ''}"
+            f"{f' +dropout {self.dropout:g}' if self.dropout else ''} | "
+            f"loss {loss}{kl} | out {self.output_activation}"
+        )
 
 
 def feature_sizes(config: VAEConfig) -> list:
@@ -192,21 +212,52 @@ PRESETS = {
     # Series parts X/XI: 96x96x3 CelebA, 4 strided convs, BN, BCE, fact 5, z 256.
     "series_x": VAEConfig(name="series_x"),
     # "Curse of dimensionality I": plain AE with a large latent space.
-    "series_curse_ae": VAEConfig(name="series_curse_ae", filters=(64, 64, 128, 128),
-                                 kernel_sizes=(5, 5, 3, 3), z_dim=1600, variational=False),
+    "series_curse_ae": VAEConfig(
+        name="series_curse_ae",
+        filters=(64, 64, 128, 128),
+        kernel_sizes=(5, 5, 3, 3),
+        z_dim=1600,
+        variational=False,
+    ),
     # Seed 001: 128x128x3, no BN, "RMSE" (really the per-image mean squared error).
-    "seed001_ae": VAEConfig(name="seed001_ae", input_shape=(128, 128, 3),
-                            filters=(32, 64, 64, 64), z_dim=200, variational=False,
-                            batch_norm=False, rec_loss="mse", rec_reduction="mean", fact=0.0),
-    "seed001_vae": VAEConfig(name="seed001_vae", input_shape=(128, 128, 3),
-                             filters=(32, 64, 64, 64), z_dim=200, batch_norm=False,
-                             rec_loss="mse", rec_reduction="mean", rec_factor=10000.0, fact=1.0),
+    "seed001_ae": VAEConfig(
+        name="seed001_ae",
+        input_shape=(128, 128, 3),
+        filters=(32, 64, 64, 64),
+        z_dim=200,
+        variational=False,
+        batch_norm=False,
+        rec_loss="mse",
+        rec_reduction="mean",
+        fact=0.0,
+    ),
+    "seed001_vae": VAEConfig(
+        name="seed001_vae",
+        input_shape=(128, 128, 3),
+        filters=(32, 64, 64, 64),
+        z_dim=200,
+        batch_norm=False,
+        rec_loss="mse",
+        rec_reduction="mean",
+        rec_factor=10000.0,
+        fact=1.0,
+    ),
     # Seed 002: 218x178 aligned CelebA, conv+BN+MaxPooling, UpSampling+Cropping, tanh,
     # mean squared error + 1e-4 * KL, BN on mu/log_var, RMSprop.
-    "seed002": VAEConfig(name="seed002", input_shape=(218, 178, 3), downsampling="maxpool",
-                         z_dim=512, activation="relu", latent_batch_norm=True,
-                         output_activation="tanh", rec_loss="mse", rec_reduction="mean",
-                         fact=1e-4, optimizer="rmsprop", learning_rate=1e-3),
+    "seed002": VAEConfig(
+        name="seed002",
+        input_shape=(218, 178, 3),
+        downsampling="maxpool",
+        z_dim=512,
+        activation="relu",
+        latent_batch_norm=True,
+        output_activation="tanh",
+        rec_loss="mse",
+        rec_reduction="mean",
+        fact=1e-4,
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+    ),
 }
 
 
@@ -220,8 +271,12 @@ def preset(name: str, **overrides) -> VAEConfig:
 def config_from_profile(profile, name: str = "series_x", **overrides) -> VAEConfig:
     """The preset ``name`` (series X by default) scaled to a run profile's image size,
     latent dimension, filters and learning rate; ``overrides`` win over the profile."""
-    scaled = dict(image_size=profile.image_size, z_dim=profile.z_dim,
-                  filters=tuple(profile.filters), learning_rate=profile.learning_rate)
+    scaled = dict(
+        image_size=profile.image_size,
+        z_dim=profile.z_dim,
+        filters=tuple(profile.filters),
+        learning_rate=profile.learning_rate,
+    )
     scaled.update(overrides)
     return preset(name, **scaled)
 
@@ -241,7 +296,7 @@ def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
     x_hat = ops.cast(x_hat, "float32")
     x = ops.cast(x, "float32")
     if kind == "bce":
-        per_pixel = keras.losses.binary_crossentropy(x, x_hat)   # mean over channels
+        per_pixel = keras.losses.binary_crossentropy(x, x_hat)  # mean over channels
     else:
         per_pixel = keras.losses.mean_squared_error(x, x_hat)
     reduce = ops.sum if reduction == "sum" else ops.mean
@@ -252,8 +307,9 @@ def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
 class ReconstructionLoss(keras.losses.Loss):
     """:func:`reconstruction_error` as a Keras loss (averaged over the batch)."""
 
-    def __init__(self, kind="bce", pixel_reduction="sum", factor=1.0,
-                 name="reconstruction_loss", **kwargs):
+    def __init__(
+        self, kind="bce", pixel_reduction="sum", factor=1.0, name="reconstruction_loss", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         self.kind, self.pixel_reduction, self.factor = kind, pixel_reduction, float(factor)
 
@@ -261,16 +317,21 @@ class ReconstructionLoss(keras.losses.Loss):
         return reconstruction_error(y_true, y_pred, self.kind, self.pixel_reduction, self.factor)
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind,
-                "pixel_reduction": self.pixel_reduction, "factor": self.factor}
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "pixel_reduction": self.pixel_reduction,
+            "factor": self.factor,
+        }
 
 
 @register
 class ReconstructionMetric(keras.metrics.Mean):
     """Tracks the reconstruction loss in ``fit`` logs as ``reconstruction_loss``."""
 
-    def __init__(self, kind="bce", pixel_reduction="sum", factor=1.0,
-                 name="reconstruction_loss", dtype=None):
+    def __init__(
+        self, kind="bce", pixel_reduction="sum", factor=1.0, name="reconstruction_loss", dtype=None
+    ):
         super().__init__(name=name, dtype=dtype)
         self.kind, self.pixel_reduction, self.factor = kind, pixel_reduction, float(factor)
 
@@ -279,8 +340,13 @@ class ReconstructionMetric(keras.metrics.Mean):
         return super().update_state(err, sample_weight=sample_weight)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "kind": self.kind,
-                "pixel_reduction": self.pixel_reduction, "factor": self.factor}
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "kind": self.kind,
+            "pixel_reduction": self.pixel_reduction,
+            "factor": self.factor,
+        }
 
 
 def reconstruction_loss(config: VAEConfig) -> ReconstructionLoss:
@@ -294,8 +360,11 @@ def reconstruction_metric(config: VAEConfig) -> ReconstructionMetric:
 
 def make_optimizer(config: VAEConfig):
     """Adam / RMSprop / SGD with the config's learning rate."""
-    cls = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-           "sgd": keras.optimizers.SGD}[config.optimizer]
+    cls = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+    }[config.optimizer]
     return cls(learning_rate=config.learning_rate)
 
 
@@ -315,8 +384,9 @@ class Sampling(layers.Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.eps_factor = self.add_weight(shape=(), initializer="ones", trainable=False,
-                                          name="eps_factor")
+        self.eps_factor = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="eps_factor"
+        )
 
     def call(self, inputs):
         mu, log_var = inputs
@@ -355,10 +425,17 @@ def build_encoder(config: VAEConfig, kl_layer=None, seed=None) -> keras.Model:
     x_in = keras.Input(config.input_shape, name="encoder_input")
     x = x_in
     pooled = config.downsampling == "maxpool"
-    for i, (f, k, s, p) in enumerate(zip(config.filters, config.kernel_sizes,
-                                          config.strides, config.padding)):
-        x = layers.Conv2D(f, k, strides=1 if pooled else s, padding=p,
-                          kernel_initializer=_init(config), name=f"encoder_conv_{i}")(x)
+    for i, (f, k, s, p) in enumerate(
+        zip(config.filters, config.kernel_sizes, config.strides, config.padding)
+    ):
+        x = layers.Conv2D(
+            f,
+            k,
+            strides=1 if pooled else s,
+            padding=p,
+            kernel_initializer=_init(config),
+            name=f"encoder_conv_{i}",
+        )(x)
         x = _conv_block_tail(x, config, f"encoder_{i}")
         if pooled:
             x = layers.MaxPooling2D(s, padding="same", name=f"encoder_pool_{i}")(x)
@@ -381,8 +458,10 @@ def _crop_to(x, target, name):
     """Trim bottom/right rows and columns so that x has the spatial size ``target``."""
     dh, dw = x.shape[1] - target[0], x.shape[2] - target[1]
     if dh < 0 or dw < 0:
-        raise ValueError(f"decoder map {tuple(x.shape[1:3])} is smaller than the encoder map "
-                         f"{target}: use padding='same' or image sizes divisible by the strides")
+        raise ValueError(
+            f"decoder map {tuple(x.shape[1:3])} is smaller than the encoder map "
+            f"{target}: use padding='same' or image sizes divisible by the strides"
+        )
     return layers.Cropping2D(((0, dh), (0, dw)), name=name)(x) if dh or dw else x
 
 
@@ -398,25 +477,35 @@ def build_decoder(config: VAEConfig) -> keras.Model:
     if config.downsampling == "stride":
         # Each transposed conv doubles the map; the last one produces the image channels.
         filters = rev(config.filters)[1:] + (channels,)
-        for i, (f, k, s, p) in enumerate(zip(filters, rev(config.kernel_sizes),
-                                              rev(config.strides), rev(config.padding))):
-            x = layers.Conv2DTranspose(f, k, strides=s, padding=p, kernel_initializer=_init(config),
-                                       name=f"decoder_conv_t_{i}")(x)
+        for i, (f, k, s, p) in enumerate(
+            zip(filters, rev(config.kernel_sizes), rev(config.strides), rev(config.padding))
+        ):
+            x = layers.Conv2DTranspose(
+                f,
+                k,
+                strides=s,
+                padding=p,
+                kernel_initializer=_init(config),
+                name=f"decoder_conv_t_{i}",
+            )(x)
             x = _crop_to(x, sizes[n - 1 - i], f"decoder_crop_{i}")
             if i < n - 1:
                 x = _conv_block_tail(x, config, f"decoder_{i}")
     else:
         # Seed 002: UpSampling2D -> Cropping2D -> stride-1 transposed conv, then a final
         # transposed conv to the image channels.
-        for i, (f, k, s) in enumerate(zip(rev(config.filters), rev(config.kernel_sizes),
-                                          rev(config.strides))):
+        for i, (f, k, s) in enumerate(
+            zip(rev(config.filters), rev(config.kernel_sizes), rev(config.strides))
+        ):
             x = layers.UpSampling2D(s, name=f"decoder_upsample_{i}")(x)
             x = _crop_to(x, sizes[n - 1 - i], f"decoder_crop_{i}")
-            x = layers.Conv2DTranspose(f, k, padding="same", kernel_initializer=_init(config),
-                                       name=f"decoder_conv_t_{i}")(x)
+            x = layers.Conv2DTranspose(
+                f, k, padding="same", kernel_initializer=_init(config), name=f"decoder_conv_t_{i}"
+            )(x)
             x = _conv_block_tail(x, config, f"decoder_{i}")
-        x = layers.Conv2DTranspose(channels, config.kernel_sizes[0], padding="same",
-                                   name=f"decoder_conv_t_{n}")(x)
+        x = layers.Conv2DTranspose(
+            channels, config.kernel_sizes[0], padding="same", name=f"decoder_conv_t_{n}"
+        )(x)
     # float32 output keeps the losses stable under mixed precision.
     out = layers.Activation(config.output_activation, dtype="float32", name="decoder_output")(x)
     return keras.Model(z_in, out, name="decoder")
@@ -438,8 +527,11 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
     x = keras.Input(config.input_shape, name="image")
     ae = keras.Model(x, decoder(encoder(x)), name=config.name)
     if compile:
-        ae.compile(optimizer=optimizer or make_optimizer(config),
-                   loss=reconstruction_loss(config), metrics=[reconstruction_metric(config)])
+        ae.compile(
+            optimizer=optimizer or make_optimizer(config),
+            loss=reconstruction_loss(config),
+            metrics=[reconstruction_metric(config)],
+        )
     return attach_parts(ae, encoder, decoder, config, None)
 
 
@@ -455,7 +547,7 @@ def _all_layers(model):
 
 def set_sampling_factor(model, factor: float) -> int:
     """Scale the sampling noise of every Sampling layer in ``model``; returns how many."""
-    found = [l for l in _all_layers(model) if isinstance(l, Sampling)]
+    found = [layer for layer in _all_layers(model) if isinstance(layer, Sampling)]
     for layer in found:
         layer.eps_factor.assign(float(factor))
     return len(found)

@@ -13,8 +13,8 @@ The working forms are the four of :mod:`vaecourse.mechanisms`.
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 from keras import ops
 
 from .models import VAEConfig, build_decoder, build_encoder, kl_divergence
@@ -55,6 +55,7 @@ def keras2_closure_vae(eager: bool = True) -> dict:
     Fails under eager execution, works after ``disable_eager_execution()``.
     It changes TensorFlow's global mode: run it in a fresh process."""
     import tensorflow as tf
+
     if not eager:
         tf.compat.v1.disable_eager_execution()
     import tf_keras as K2
@@ -77,5 +78,3 @@ def keras2_closure_vae(eager: bool = True) -> dict:
     data = np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32")
     hist = vae.fit(data, data, epochs=1, batch_size=32, verbose=0)
     return {"loss": [float(v) for v in hist.history["loss"]]}
-
-

@@ -2,6 +2,7 @@
 
 Every function returns the matplotlib Figure and leaves showing it to the notebook.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,13 +34,21 @@ def tile(images, ncols: int = 8, pad: int = 2) -> np.ndarray:
     out = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), np.float32)
     for i, img in enumerate(x):
         r, col = divmod(i, ncols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h,
-            pad + col * (w + pad): pad + col * (w + pad) + w] = img
+        out[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + col * (w + pad) : pad + col * (w + pad) + w,
+        ] = img
     return (out * 255).round().astype(np.uint8)
 
 
-def image_grid(images, ncols: int = 8, titles=None, title: str | None = None,
-               size: float = 1.2, row_labels=None):
+def image_grid(
+    images,
+    ncols: int = 8,
+    titles=None,
+    title: str | None = None,
+    size: float = 1.2,
+    row_labels=None,
+):
     """Show ``images`` (n, h, w, c) in a grid of ``ncols`` columns."""
     import matplotlib.pyplot as plt
 
@@ -54,8 +63,12 @@ def image_grid(images, ncols: int = 8, titles=None, title: str | None = None,
             s.set_visible(False)
         if i < n:
             img = x[i]
-            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None,
-                      vmin=0, vmax=1)
+            ax.imshow(
+                img[..., 0] if img.shape[-1] == 1 else img,
+                cmap="gray" if img.shape[-1] == 1 else None,
+                vmin=0,
+                vmax=1,
+            )
             if titles is not None:
                 ax.set_title(str(titles[i]), fontsize=8)
     if row_labels is not None:
@@ -71,7 +84,9 @@ def image_rows(rows, labels=None, title: str | None = None, size: float = 1.2):
     """Several equally long rows of images (e.g. originals over reconstructions)."""
     rows = [to_display(r) for r in rows]
     ncols = max(len(r) for r in rows)
-    stacked = np.concatenate([np.pad(r, ((0, ncols - len(r)),) + ((0, 0),) * (r.ndim - 1)) for r in rows])
+    stacked = np.concatenate(
+        [np.pad(r, ((0, ncols - len(r)),) + ((0, 0),) * (r.ndim - 1)) for r in rows]
+    )
     return image_grid(stacked, ncols=ncols, title=title, size=size, row_labels=labels)
 
 

@@ -1,7 +1,7 @@
 """Sharpening decoded images and measuring how sharp they are: the tools of chapter XI.
 
-    sharpen(images, 6.0)            # PIL's ImageEnhance.Sharpness, batched
-    laplacian_variance(images)      # a sharpness number (higher = crisper)
+sharpen(images, 6.0)            # PIL's ImageEnhance.Sharpness, batched
+laplacian_variance(images)      # a sharpness number (higher = crisper)
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ of the course.  (Seeding is :func:`vaecourse.chapter.seed_everything`.)
 Chapters train with ``verbose=0`` and :class:`EpochLog`, which prints one short line per
 epoch instead of Keras' progress bars (they bloat notebook outputs).
 """
+
 from __future__ import annotations
 
 import time
@@ -15,27 +16,39 @@ from . import history as hist
 from . import mechanisms
 
 
-def configure_gpu(memory_growth: bool = True, memory_limit_mb: int | None = None,
-                  mixed_precision: bool = False, xla: bool = False) -> dict:
+def configure_gpu(
+    memory_growth: bool = True,
+    memory_limit_mb: int | None = None,
+    mixed_precision: bool = False,
+    xla: bool = False,
+) -> dict:
     """GPU options of the series (VRAM cap, XLA) plus mixed precision.  All of them are
     no-ops without a GPU.  Call once, before anything runs on the GPU.  Returns what was set."""
     gpus = tf.config.list_physical_devices("GPU")
-    applied = {"gpus": len(gpus), "memory_growth": False, "memory_limit_mb": None,
-               "mixed_precision": False, "xla": False}
+    applied = {
+        "gpus": len(gpus),
+        "memory_growth": False,
+        "memory_limit_mb": None,
+        "mixed_precision": False,
+        "xla": False,
+    }
     if not gpus:
         return applied
     try:
         if memory_limit_mb:  # a hard cap on the first GPU, as in the series (2048 MB)
             tf.config.set_logical_device_configuration(
-                gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(memory_limit_mb))])
+                gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(memory_limit_mb))]
+            )
             applied["memory_limit_mb"] = int(memory_limit_mb)
         elif memory_growth:
             for gpu in gpus:
                 tf.config.experimental.set_memory_growth(gpu, True)
             applied["memory_growth"] = True
     except RuntimeError as err:
-        raise RuntimeError("GPU memory options must be set before TensorFlow uses the GPU: "
-                           "restart the kernel and call configure_gpu() first") from err
+        raise RuntimeError(
+            "GPU memory options must be set before TensorFlow uses the GPU: "
+            "restart the kernel and call configure_gpu() first"
+        ) from err
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
         applied["mixed_precision"] = True
@@ -79,7 +92,9 @@ class EpochLog(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != total_epochs:
             return
         seconds = time.perf_counter() - self._t0
-        line = f"epoch {epoch + 1:>{len(str(total_epochs))}}/{total_epochs}  {self._losses(logs, '')}"
+        line = (
+            f"epoch {epoch + 1:>{len(str(total_epochs))}}/{total_epochs}  {self._losses(logs, '')}"
+        )
         if "val_loss" in logs:
             line += f"  | val {self._losses(logs, 'val_')}"
         line += f"  | {seconds:.1f} s"
@@ -89,8 +104,19 @@ class EpochLog(keras.callbacks.Callback):
         self.print_fn(line)
 
 
-def fit(model, x, *, epochs: int, batch_size: int, validation_data=None, initial_epoch: int = 0,
-        callbacks=(), verbose: int = 0, shuffle: bool = True, log: bool = True) -> dict:
+def fit(
+    model,
+    x,
+    *,
+    epochs: int,
+    batch_size: int,
+    validation_data=None,
+    initial_epoch: int = 0,
+    callbacks=(),
+    verbose: int = 0,
+    shuffle: bool = True,
+    log: bool = True,
+) -> dict:
     """``model.fit`` for any model of the course (it supplies mechanism 1's extra targets) and
     an :class:`EpochLog` unless ``log=False``.  Returns the history as a dict."""
     callbacks = list(callbacks)
@@ -100,7 +126,15 @@ def fit(model, x, *, epochs: int, batch_size: int, validation_data=None, initial
     if validation_data is not None:
         y_val = mechanisms.fit_targets(model, validation_data)
         val = validation_data if y_val is None else (validation_data, y_val)
-    result = model.fit(x, mechanisms.fit_targets(model, x), epochs=epochs, batch_size=batch_size,
-                       validation_data=val, initial_epoch=initial_epoch, callbacks=callbacks,
-                       verbose=verbose, shuffle=shuffle)
+    result = model.fit(
+        x,
+        mechanisms.fit_targets(model, x),
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=val,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=shuffle,
+    )
     return hist.as_dict(result)

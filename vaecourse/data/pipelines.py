@@ -13,6 +13,7 @@
 
 TensorFlow is imported inside the functions, so importing :mod:`vaecourse.data` is quick.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,12 +26,16 @@ TARGETS = ("x", "xx", "attrs")
 
 def _check(scale, target, attrs, n):
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}: '01' -> [0, 1], 'pm1' -> [-1, 1] "
-                         f"(for a tanh decoder), 'none' -> uint8 as stored; got {scale!r}")
+        raise ValueError(
+            f"scale must be one of {SCALES}: '01' -> [0, 1], 'pm1' -> [-1, 1] "
+            f"(for a tanh decoder), 'none' -> uint8 as stored; got {scale!r}"
+        )
     if target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}: 'x' yields x (models whose "
-                         f"train_step computes the loss), 'xx' yields (x, x) (fit with a "
-                         f"reconstruction loss), 'attrs' yields (x, attrs); got {target!r}")
+        raise ValueError(
+            f"target must be one of {TARGETS}: 'x' yields x (models whose "
+            f"train_step computes the loss), 'xx' yields (x, x) (fit with a "
+            f"reconstruction loss), 'attrs' yields (x, attrs); got {target!r}"
+        )
     if target == "attrs":
         if attrs is None:
             raise ValueError("target='attrs' needs attrs=... (an (n, k) array)")
@@ -49,10 +54,19 @@ def to_float(x: np.ndarray, scale: str = "01") -> np.ndarray:
     return x / 255.0 if scale == "01" else x / 127.5 - 1.0
 
 
-def make_dataset(images: np.ndarray, batch_size: int, *, shuffle: bool = True,
-                 seed: int | None = None, scale: str = "01", target: str = "xx",
-                 attrs: np.ndarray | None = None, drop_remainder: bool = False,
-                 repeat: bool = False, prefetch: bool = True):
+def make_dataset(
+    images: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: int | None = None,
+    scale: str = "01",
+    target: str = "xx",
+    attrs: np.ndarray | None = None,
+    drop_remainder: bool = False,
+    repeat: bool = False,
+    prefetch: bool = True,
+):
     """A ``tf.data.Dataset`` of float32 batches from an image array of shape (n, h, w, c).
 
     uint8 images are scaled per ``scale``; float images pass through unchanged.  On a GPU,
@@ -124,16 +138,27 @@ def _load_file(path, size):
     """One image file as uint8 RGB: cropped/resized like CelebA when ``size`` is given."""
     if size is not None:
         from .celeba import decode_face
+
         return decode_face(str(path), size)[0]
     from PIL import Image
+
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"), np.uint8)
 
 
-def stream_from_files(paths, batch_size: int = 32, *, size: int | None = None,
-                      scale: str = "pm1", target: str = "xx", labels: np.ndarray | None = None,
-                      seed: int | None = None, replace: bool = True, forever: bool = True,
-                      stats: dict | None = None):
+def stream_from_files(
+    paths,
+    batch_size: int = 32,
+    *,
+    size: int | None = None,
+    scale: str = "pm1",
+    target: str = "xx",
+    labels: np.ndarray | None = None,
+    seed: int | None = None,
+    replace: bool = True,
+    forever: bool = True,
+    stats: dict | None = None,
+):
     """Yield float32 batches read from image files, as the "VAE for CelebA" tutorial did.
 
     Each batch draws ``batch_size`` random files (with replacement, as the tutorial; with
@@ -162,7 +187,7 @@ def stream_from_files(paths, batch_size: int = 32, *, size: int | None = None,
             if replace:
                 pick = rng.choice(n, size=batch_size)
             else:
-                pick = order[step * batch_size:(step + 1) * batch_size]
+                pick = order[step * batch_size : (step + 1) * batch_size]
             xs, kept = [], []
             for i in pick:
                 try:
@@ -179,8 +204,9 @@ def stream_from_files(paths, batch_size: int = 32, *, size: int | None = None,
             try:
                 x = to_float(np.stack(xs), scale)
             except ValueError as e:
-                raise ValueError("files of different sizes: pass size=... to crop and "
-                                 "resize them") from e
+                raise ValueError(
+                    "files of different sizes: pass size=... to crop and resize them"
+                ) from e
             stats["images"] += len(xs)
             if target == "x":
                 yield x
@@ -192,9 +218,18 @@ def stream_from_files(paths, batch_size: int = 32, *, size: int | None = None,
             return
 
 
-def files_dataset(paths, batch_size: int = 32, *, size: int, scale: str = "pm1",
-                  target: str = "xx", seed: int | None = None, replace: bool = True,
-                  forever: bool = False, stats: dict | None = None):
+def files_dataset(
+    paths,
+    batch_size: int = 32,
+    *,
+    size: int,
+    scale: str = "pm1",
+    target: str = "xx",
+    seed: int | None = None,
+    replace: bool = True,
+    forever: bool = False,
+    stats: dict | None = None,
+):
     """:func:`stream_from_files` as a ``tf.data.Dataset`` (one epoch unless ``forever``)."""
     import tensorflow as tf
 
@@ -203,14 +238,31 @@ def files_dataset(paths, batch_size: int = 32, *, size: int, scale: str = "pm1",
     spec = tf.TensorSpec((None, size, size, 3), tf.float32)
     signature = spec if target == "x" else (spec, spec)
     return tf.data.Dataset.from_generator(
-        lambda: stream_from_files(paths, batch_size, size=size, scale=scale, target=target,
-                                  seed=seed, replace=replace, forever=forever, stats=stats),
-        output_signature=signature)
+        lambda: stream_from_files(
+            paths,
+            batch_size,
+            size=size,
+            scale=scale,
+            target=target,
+            seed=seed,
+            replace=replace,
+            forever=forever,
+            stats=stats,
+        ),
+        output_signature=signature,
+    )
 
 
 # ----------------------------------------------------------------------------- legacy
-def legacy_flow(images: np.ndarray, batch_size: int = 128, *, shuffle: bool = True,
-                seed: int | None = None, scale: str = "01", ram_fraction: float = 0.5):
+def legacy_flow(
+    images: np.ndarray,
+    batch_size: int = 128,
+    *,
+    shuffle: bool = True,
+    seed: int | None = None,
+    scale: str = "01",
+    ram_fraction: float = 0.5,
+):
     """The series' ``ImageDataGenerator().flow(x_train, batch_size=..., shuffle=True)``.
 
     Needs the ``tf_keras`` package (Keras 2), where ``ImageDataGenerator`` still lives.
@@ -221,25 +273,28 @@ def legacy_flow(images: np.ndarray, batch_size: int = 128, *, shuffle: bool = Tr
     try:
         from tf_keras.preprocessing.image import ImageDataGenerator
     except ImportError as e:
-        raise ImportError("legacy_flow needs Keras 2's ImageDataGenerator: "
-                          "pip install tf_keras (it is in requirements.txt)") from e
+        raise ImportError(
+            "legacy_flow needs Keras 2's ImageDataGenerator: "
+            "pip install tf_keras (it is in requirements.txt)"
+        ) from e
     import psutil
 
     _check(scale, "x", None, len(images))
     need = images.size * 4
     avail = psutil.virtual_memory().available
     if need > ram_fraction * avail:
-        raise MemoryError(f"ImageDataGenerator.flow would copy {len(images):,} images to "
-                          f"float32 ({need / 1e9:.1f} GB) but only {avail / 1e9:.1f} GB "
-                          f"are free.  Pass a slice (images[:k]) or use make_dataset, "
-                          f"which reads one batch at a time.")
+        raise MemoryError(
+            f"ImageDataGenerator.flow would copy {len(images):,} images to "
+            f"float32 ({need / 1e9:.1f} GB) but only {avail / 1e9:.1f} GB "
+            f"are free.  Pass a slice (images[:k]) or use make_dataset, "
+            f"which reads one batch at a time."
+        )
     kw = {}
     if scale == "01":
         kw["rescale"] = 1 / 255.0
     elif scale == "pm1":
         kw["preprocessing_function"] = lambda x: x / 127.5 - 1.0
-    return ImageDataGenerator(**kw).flow(images, batch_size=batch_size, shuffle=shuffle,
-                                         seed=seed)
+    return ImageDataGenerator(**kw).flow(images, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
 def as_generator(iterator, target: str = "x"):

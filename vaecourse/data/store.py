@@ -8,6 +8,7 @@ full disk, Ctrl-C) is never read as valid: the next run sees no or a mismatching
 and prepares again from scratch.  Each file is written through :func:`vaecourse.io.atomic_path`,
 and one preparation at a time holds the folder's lock.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +23,7 @@ from ..io import read_json, write_json_atomic
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-_EDGE = 1 << 20          # bytes hashed at each end for the quick check on every load
+_EDGE = 1 << 20  # bytes hashed at each end for the quick check on every load
 
 
 def file_digest(path: str | os.PathLike, chunk: int = 1 << 24) -> str:
@@ -51,8 +52,11 @@ def quick_digest(path: str | os.PathLike) -> str:
 
 
 def describe_file(path: Path) -> dict:
-    return {"bytes": path.stat().st_size, "sha256": file_digest(path),
-            "quick_sha256": quick_digest(path)}
+    return {
+        "bytes": path.stat().st_size,
+        "sha256": file_digest(path),
+        "quick_sha256": quick_digest(path),
+    }
 
 
 @contextlib.contextmanager
@@ -67,8 +71,9 @@ def locked(folder: Path):
     try:
         try:
             import fcntl
+
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:   # Windows: no advisory locks; one run at a time is on the user
+        except ImportError:  # Windows: no advisory locks; one run at a time is on the user
             pass
         for stale in folder.glob(".*.part*"):
             stale.unlink(missing_ok=True)
@@ -81,9 +86,11 @@ def check_free_space(folder: Path, needed: int) -> None:
     """Raise a clear error before writing ``needed`` bytes where they do not fit."""
     free = shutil.disk_usage(folder).free
     if free < needed * 1.05:
-        raise OSError(f"preparing needs {needed / 1e9:.2f} GB in {folder}, but only "
-                      f"{free / 1e9:.2f} GB are free.  Free some space, or point "
-                      f"$VAECOURSE_CACHE to a disk with room.")
+        raise OSError(
+            f"preparing needs {needed / 1e9:.2f} GB in {folder}, but only "
+            f"{free / 1e9:.2f} GB are free.  Free some space, or point "
+            f"$VAECOURSE_CACHE to a disk with room."
+        )
 
 
 def start(folder: Path) -> None:

@@ -13,6 +13,7 @@ work is vectorised over a chunk of images at once, so numpy does the loops.  Chu
 draws from ``SeedSequence([seed, i, version])``: an image depends on (seed, index, size),
 not on how many processes render it, nor (beyond float rounding) on how many are made.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,27 +31,47 @@ CHUNK = 64
 _A = {name: attr_index(name) for name in ATTR_NAMES}
 
 # Colour palettes, RGB in 0..255.  Skin runs from pale to dark.
-_SKIN = np.array([(252, 228, 214), (241, 204, 178), (226, 182, 148), (203, 152, 112),
-                  (164, 113, 78), (118, 78, 52), (82, 54, 38)], np.float32) / 255
+_SKIN = (
+    np.array(
+        [
+            (252, 228, 214),
+            (241, 204, 178),
+            (226, 182, 148),
+            (203, 152, 112),
+            (164, 113, 78),
+            (118, 78, 52),
+            (82, 54, 38),
+        ],
+        np.float32,
+    )
+    / 255
+)
 # Hair families: (darkest, lightest) and the CelebA label each one sets (None: no label).
-_HAIR = [((18, 16, 16), (42, 34, 30), "Black_Hair"),
-         ((78, 52, 34), (125, 84, 52), "Brown_Hair"),
-         ((196, 160, 92), (240, 216, 152), "Blond_Hair"),
-         ((150, 148, 146), (214, 212, 208), "Gray_Hair"),
-         ((128, 52, 28), (172, 82, 42), None),          # auburn / red
-         ((48, 34, 26), (70, 48, 34), None)]            # dark brown, unlabelled as in CelebA
+_HAIR = [
+    ((18, 16, 16), (42, 34, 30), "Black_Hair"),
+    ((78, 52, 34), (125, 84, 52), "Brown_Hair"),
+    ((196, 160, 92), (240, 216, 152), "Blond_Hair"),
+    ((150, 148, 146), (214, 212, 208), "Gray_Hair"),
+    ((128, 52, 28), (172, 82, 42), None),  # auburn / red
+    ((48, 34, 26), (70, 48, 34), None),
+]  # dark brown, unlabelled as in CelebA
 _HAIR_P_FEMALE = np.array([0.22, 0.22, 0.25, 0.02, 0.09, 0.20])
 _HAIR_P_MALE = np.array([0.30, 0.22, 0.06, 0.08, 0.05, 0.29])
-_IRIS = np.array([(92, 58, 32), (48, 32, 22), (72, 112, 162), (84, 122, 82), (124, 98, 52),
-                  (112, 122, 132)], np.float32) / 255
+_IRIS = (
+    np.array(
+        [(92, 58, 32), (48, 32, 22), (72, 112, 162), (84, 122, 82), (124, 98, 52), (112, 122, 132)],
+        np.float32,
+    )
+    / 255
+)
 
 
 @dataclass
 class Faces:
     """Images and labels from :func:`render_faces`."""
 
-    images: np.ndarray   # (n, h, w, 3) uint8
-    attrs: np.ndarray    # (n, 40) int8, +1/-1, columns as ATTR_NAMES
+    images: np.ndarray  # (n, h, w, 3) uint8
+    attrs: np.ndarray  # (n, 40) int8, +1/-1, columns as ATTR_NAMES
     seconds: float = 0.0
 
     @property
@@ -100,7 +121,7 @@ def _lerp_palette(palette, t):
 def _draw_params(rng, b):
     """Draw every random choice for ``b`` faces; returns (params dict, attrs (b, 40))."""
     u = lambda lo, hi: rng.uniform(lo, hi, b).astype(np.float32)  # noqa: E731
-    bern = lambda p: rng.random(b) < p                            # noqa: E731
+    bern = lambda p: rng.random(b) < p  # noqa: E731
     p = {}
     male = bern(0.42)
     young = bern(0.76)
@@ -108,11 +129,19 @@ def _draw_params(rng, b):
     # face shape
     chubby = bern(0.07)
     oval = ~chubby & bern(0.30)
-    p["A"] = u(0.30, 0.35) * np.where(chubby, 1.13, 1.0) * np.where(oval, 0.93, 1.0) \
+    p["A"] = (
+        u(0.30, 0.35)
+        * np.where(chubby, 1.13, 1.0)
+        * np.where(oval, 0.93, 1.0)
         * np.where(male, 1.04, 1.0)
+    )
     p["Bh"] = u(0.40, 0.45) * np.where(oval, 1.07, 1.0)
-    p["taper"] = u(0.12, 0.30) * np.where(male, 0.75, 1.0) * np.where(chubby, 0.5, 1.0) \
+    p["taper"] = (
+        u(0.12, 0.30)
+        * np.where(male, 0.75, 1.0)
+        * np.where(chubby, 0.5, 1.0)
         * np.where(oval, 1.3, 1.0)
+    )
     double_chin = bern(0.04) | (chubby & bern(0.5))
     # placement and pose
     p["cx"], p["cy"] = u(-0.09, 0.09), u(-0.02, 0.10)
@@ -177,18 +206,30 @@ def _draw_params(rng, b):
     makeup = ~male & bern(0.60)
     lipstick = ~male & (makeup | bern(0.15))
     rosy = bern(0.04) | (makeup & bern(0.12))
-    p["lip_col"] = np.where(lipstick[:, None],
-                            np.array([(0.72, 0.10, 0.18), (0.80, 0.25, 0.35), (0.55, 0.08, 0.20),
-                                      (0.85, 0.35, 0.30)], np.float32)[rng.integers(0, 4, b)],
-                            p["skin"] * np.array([0.82, 0.58, 0.58], np.float32))
-    p["shadow_col"] = np.array([(0.45, 0.30, 0.50), (0.40, 0.28, 0.22), (0.30, 0.40, 0.60)],
-                               np.float32)[rng.integers(0, 3, b)]
+    p["lip_col"] = np.where(
+        lipstick[:, None],
+        np.array(
+            [(0.72, 0.10, 0.18), (0.80, 0.25, 0.35), (0.55, 0.08, 0.20), (0.85, 0.35, 0.30)],
+            np.float32,
+        )[rng.integers(0, 4, b)],
+        p["skin"] * np.array([0.82, 0.58, 0.58], np.float32),
+    )
+    p["shadow_col"] = np.array(
+        [(0.45, 0.30, 0.50), (0.40, 0.28, 0.22), (0.30, 0.40, 0.60)], np.float32
+    )[rng.integers(0, 3, b)]
     # accessories
     glasses = bern(0.12)
     p["sunglasses"] = glasses & bern(0.25)
-    p["frame"] = np.array([(0.08, 0.08, 0.08), (0.45, 0.30, 0.15), (0.70, 0.70, 0.72),
-                           (0.55, 0.10, 0.12), (0.12, 0.20, 0.45)], np.float32)[
-        rng.integers(0, 5, b)]
+    p["frame"] = np.array(
+        [
+            (0.08, 0.08, 0.08),
+            (0.45, 0.30, 0.15),
+            (0.70, 0.70, 0.72),
+            (0.55, 0.10, 0.12),
+            (0.12, 0.20, 0.45),
+        ],
+        np.float32,
+    )[rng.integers(0, 5, b)]
     p["frame_t"] = u(0.010, 0.020)
     hat = bern(0.08)
     p["brim"] = bern(0.55)
@@ -198,8 +239,11 @@ def _draw_params(rng, b):
     necklace = ~male & bern(0.18)
     necktie = male & bern(0.12)
     p["cloth"] = rng.uniform(0.05, 0.85, (b, 3)).astype(np.float32) ** 1.3
-    p["metal"] = np.where(bern(0.5)[:, None], np.array([0.85, 0.70, 0.30], np.float32),
-                          np.array([0.82, 0.82, 0.86], np.float32))
+    p["metal"] = np.where(
+        bern(0.5)[:, None],
+        np.array([0.85, 0.70, 0.30], np.float32),
+        np.array([0.82, 0.82, 0.86], np.float32),
+    )
     # scene: background gradient, clutter, light, blur, noise
     # muted colours: a random colour pulled towards a random grey
     grey = rng.uniform(0.15, 0.85, (b, 1))
@@ -211,7 +255,7 @@ def _draw_params(rng, b):
     p["clutter_r"] = rng.uniform(0.08, 0.45, (b, 3, 2)).astype(np.float32)
     p["clutter_col"] = rng.uniform(0, 1, (b, 3, 3)).astype(np.float32)
     p["clutter_box"] = rng.random((b, 3)) < 0.5
-    p["light"] = u(-1, 1)                           # left/right light
+    p["light"] = u(-1, 1)  # left/right light
     p["light_k"] = u(0.04, 0.16)
     p["bright"] = u(0.82, 1.12)
     p["cast"] = rng.normal(0, 0.035, (b, 3)).astype(np.float32)
@@ -225,31 +269,76 @@ def _draw_params(rng, b):
     flags = dict(p)
     a = np.full((b, N_ATTRS), -1, np.int8)
     labels = {
-        "5_o_Clock_Shadow": shadow5, "Arched_Eyebrows": arched, "Attractive": attractive,
-        "Bags_Under_Eyes": bags, "Bald": bald, "Bangs": bangs, "Big_Lips": big_lips,
-        "Big_Nose": big_nose, "Blurry": blurry, "Bushy_Eyebrows": bushy, "Chubby": chubby,
-        "Double_Chin": double_chin, "Eyeglasses": glasses, "Goatee": goatee,
-        "Heavy_Makeup": makeup, "High_Cheekbones": high_cheek, "Male": male,
-        "Mouth_Slightly_Open": mouth_open, "Mustache": mustache, "Narrow_Eyes": narrow,
-        "No_Beard": ~(beard | goatee), "Oval_Face": oval, "Pale_Skin": pale,
-        "Pointy_Nose": pointy, "Receding_Hairline": receding, "Rosy_Cheeks": rosy,
-        "Sideburns": sideburns, "Smiling": smiling, "Straight_Hair": straight,
-        "Wavy_Hair": wavy, "Wearing_Earrings": earrings, "Wearing_Hat": hat,
-        "Wearing_Lipstick": lipstick, "Wearing_Necklace": necklace,
-        "Wearing_Necktie": necktie, "Young": young,
+        "5_o_Clock_Shadow": shadow5,
+        "Arched_Eyebrows": arched,
+        "Attractive": attractive,
+        "Bags_Under_Eyes": bags,
+        "Bald": bald,
+        "Bangs": bangs,
+        "Big_Lips": big_lips,
+        "Big_Nose": big_nose,
+        "Blurry": blurry,
+        "Bushy_Eyebrows": bushy,
+        "Chubby": chubby,
+        "Double_Chin": double_chin,
+        "Eyeglasses": glasses,
+        "Goatee": goatee,
+        "Heavy_Makeup": makeup,
+        "High_Cheekbones": high_cheek,
+        "Male": male,
+        "Mouth_Slightly_Open": mouth_open,
+        "Mustache": mustache,
+        "Narrow_Eyes": narrow,
+        "No_Beard": ~(beard | goatee),
+        "Oval_Face": oval,
+        "Pale_Skin": pale,
+        "Pointy_Nose": pointy,
+        "Receding_Hairline": receding,
+        "Rosy_Cheeks": rosy,
+        "Sideburns": sideburns,
+        "Smiling": smiling,
+        "Straight_Hair": straight,
+        "Wavy_Hair": wavy,
+        "Wearing_Earrings": earrings,
+        "Wearing_Hat": hat,
+        "Wearing_Lipstick": lipstick,
+        "Wearing_Necklace": necklace,
+        "Wearing_Necktie": necktie,
+        "Young": young,
     }
     for fam_i, (_, _, name) in enumerate(_HAIR):
         if name:
             labels[name] = (fam == fam_i) & ~bald
     for name, val in labels.items():
         a[:, _A[name]] = np.where(val, 1, -1)
-    flags.update(beard=beard, goatee=goatee, mustache=mustache, shadow5=shadow5,
-                 sideburns=sideburns, bald=bald, receding=receding, long_hair=long_hair,
-                 bangs=bangs, wavy=wavy, narrow=narrow, bags=bags, arched=arched,
-                 bushy=bushy, pointy=pointy, smiling=smiling, mouth_open=mouth_open,
-                 high_cheek=high_cheek, makeup=makeup, rosy=rosy, glasses=glasses, hat=hat,
-                 earrings=earrings, necklace=necklace, necktie=necktie,
-                 double_chin=double_chin)
+    flags.update(
+        beard=beard,
+        goatee=goatee,
+        mustache=mustache,
+        shadow5=shadow5,
+        sideburns=sideburns,
+        bald=bald,
+        receding=receding,
+        long_hair=long_hair,
+        bangs=bangs,
+        wavy=wavy,
+        narrow=narrow,
+        bags=bags,
+        arched=arched,
+        bushy=bushy,
+        pointy=pointy,
+        smiling=smiling,
+        mouth_open=mouth_open,
+        high_cheek=high_cheek,
+        makeup=makeup,
+        rosy=rosy,
+        glasses=glasses,
+        hat=hat,
+        earrings=earrings,
+        necklace=necklace,
+        necktie=necktie,
+        double_chin=double_chin,
+    )
     return flags, a
 
 
@@ -266,9 +355,9 @@ class _Scene:
         self.h, self.w = height, width
         self.u1 = (np.arange(width, dtype=np.float32) + 0.5 - x0) / self.half - 1.0
         self.v1 = (np.arange(height, dtype=np.float32) + 0.5 - y0) / self.half - 1.0
-        self.pw_img = np.float32(1.0 / self.half)        # one pixel in design units
+        self.pw_img = np.float32(1.0 / self.half)  # one pixel in design units
         self.img = np.empty((3, self.b, height, width), np.float32)
-        self.margin = 3                                  # pixels around each window
+        self.margin = 3  # pixels around each window
 
     # -- windows
     def _slices(self, us, vs):
@@ -340,8 +429,9 @@ def _blur(img, passes):
     """Separable [1, 2, 1] / 4 blur over the last two axes, ``passes`` times, edges kept."""
     for _ in range(passes):
         img = img.copy()
-        img[..., 1:-1, :] = 0.25 * img[..., :-2, :] + 0.5 * img[..., 1:-1, :] \
-            + 0.25 * img[..., 2:, :]
+        img[..., 1:-1, :] = (
+            0.25 * img[..., :-2, :] + 0.5 * img[..., 1:-1, :] + 0.25 * img[..., 2:, :]
+        )
         img[..., 1:-1] = 0.25 * img[..., :-2] + 0.5 * img[..., 1:-1] + 0.25 * img[..., 2:]
     return img
 
@@ -382,8 +472,11 @@ def _render_chunk(p, height, width, frame, rng):
             continue
         u, v = S.image_coords(rs, cs)
         du, dv = u - _c(cx), v - _c(cy)
-        d = np.where(_c(p["clutter_box"][idx, k]) > 0, _box(du, dv, _c(rx), _c(ry)),
-                     _ellipse(du, dv, _c(rx), _c(ry)))
+        d = np.where(
+            _c(p["clutter_box"][idx, k]) > 0,
+            _box(du, dv, _c(rx), _c(ry)),
+            _ellipse(du, dv, _c(rx), _c(ry)),
+        )
         S.paint(idx, rs, cs, 0.7 * _cover(d, 3 * S.pw_img), p["clutter_col"][idx, k])
 
     q = _Q(p, ALL)
@@ -393,9 +486,11 @@ def _render_chunk(p, height, width, frame, rng):
 
     # --- shoulders (upright: the body does not roll with the head), neck, clothes
     bx = p["cx"] - 0.1 * p["yaw"]
-    by = p["cy"] + s * (Bh + 0.48)       # the body starts just below the chin
-    rs, cs = S._slices(np.stack([bx - s * 0.85, bx + s * 0.85]),
-                       np.stack([p["cy"] + s * Bh * 0.2 - 0.15, by + s * 0.45]))
+    by = p["cy"] + s * (Bh + 0.48)  # the body starts just below the chin
+    rs, cs = S._slices(
+        np.stack([bx - s * 0.85, bx + s * 0.85]),
+        np.stack([p["cy"] + s * Bh * 0.2 - 0.15, by + s * 0.45]),
+    )
     if rs.start < rs.stop:
         u, v = S.image_coords(rs, cs)
         X, Y = S.face_coords(ALL, rs, cs)
@@ -403,16 +498,18 @@ def _render_chunk(p, height, width, frame, rng):
         body = _ellipse(u - _c(bx), v - _c(by), q.scale * 0.82, q.scale * 0.40)
         neck = np.maximum(np.abs(X + 0.05 * q.yaw) - q.A * 0.5, -(Y - q.Bh * 0.3))
         neck_line = _ellipse(X + 0.05 * q.yaw, Y - (q.Bh + 0.14), q.A * 0.6, f32(0.10))
-        S.paint(ALL, rs, cs, _cover(np.minimum(body, np.minimum(neck, neck_line)), pw),
-                p["skin"] * 0.80)
+        S.paint(
+            ALL, rs, cs, _cover(np.minimum(body, np.minimum(neck, neck_line)), pw), p["skin"] * 0.80
+        )
         shade = 1 + 0.25 * q.light_k * q.light * np.sign(u - _c(bx))
         S.paint(ALL, rs, cs, _cover(np.maximum(body, -neck_line), pw), p["cloth"], shade)
         idx = _subset(p["necktie"])
         if idx is not None:
             qi = _Q(p, idx)
             Xi, Yi = X[idx], Y[idx]
-            collar = np.maximum(_ellipse(Xi, Yi - (qi.Bh + 0.24), qi.A * 0.62, f32(0.16)),
-                                -(Yi - (qi.Bh + 0.17)))
+            collar = np.maximum(
+                _ellipse(Xi, Yi - (qi.Bh + 0.24), qi.A * 0.62, f32(0.16)), -(Yi - (qi.Bh + 0.17))
+            )
             pwi = pw[idx]
             S.paint(idx, rs, cs, _cover(collar, pwi), np.full((idx.size, 3), 0.93, f32))
             knot = _ellipse(Xi, Yi - (qi.Bh + 0.20), f32(0.035), f32(0.03))
@@ -434,7 +531,7 @@ def _render_chunk(p, height, width, frame, rng):
     def head_hair(X, Y, qi):
         return _ellipse(X, Y + 0.10, qi.A * 1.12 * qi.volume, qi.Bh * 1.06 * qi.volume)
 
-    top = -(Bh * 1.06 * p["volume"] + 0.16)            # highest hair point (face frame)
+    top = -(Bh * 1.06 * p["volume"] + 0.16)  # highest hair point (face frame)
     # --- long hair behind the head
     idx = _subset(p["long_hair"])
     if idx is not None:
@@ -458,8 +555,9 @@ def _render_chunk(p, height, width, frame, rng):
         S.paint(ALL, rs, cs, _cover(ear, pw), p["skin"] * 0.9)
         idx = _subset(p["earrings"])
         if idx is not None:
-            ring = _ellipse(X[idx] - _c(ex[idx]), Y[idx] - _c(Bh[idx] * 0.24),
-                            f32(0.022), f32(0.022))
+            ring = _ellipse(
+                X[idx] - _c(ex[idx]), Y[idx] - _c(Bh[idx] * 0.24), f32(0.022), f32(0.022)
+            )
             S.paint(idx, rs, cs, _cover(ring, pw[idx]), p["metal"][idx])
 
     # --- the face and everything on it share one window
@@ -491,16 +589,18 @@ def _render_chunk(p, height, width, frame, rng):
 
     def local(arr, idx, rs2, cs2):
         """Cut a window-wide array down to a feature's images and sub-window."""
-        if arr.shape[1:] == (1, 1):                  # a per-image parameter
+        if arr.shape[1:] == (1, 1):  # a per-image parameter
             return arr[idx]
         r0, c0 = rs2.start - rs.start, cs2.start - cs.start
         r0, c0 = max(r0, 0), max(c0, 0)
-        return arr[idx, r0:r0 + (rs2.stop - rs2.start), c0:c0 + (cs2.stop - cs2.start)]
+        return arr[idx, r0 : r0 + (rs2.stop - rs2.start), c0 : c0 + (cs2.stop - cs2.start)]
 
     def clamp(rs2, cs2):
         """Keep a sub-window inside the face window (the arrays only cover that)."""
-        return (slice(max(rs2.start, rs.start), min(rs2.stop, rs.stop)),
-                slice(max(cs2.start, cs.start), min(cs2.stop, cs.stop)))
+        return (
+            slice(max(rs2.start, rs.start), min(rs2.stop, rs.stop)),
+            slice(max(cs2.start, cs.start), min(cs2.stop, cs.stop)),
+        )
 
     def feature(mask, ylo, yhi, xlo=None, xhi=None):
         got = part(mask, ylo, yhi, xlo, xhi)
@@ -528,31 +628,31 @@ def _render_chunk(p, height, width, frame, rng):
             continue
         idx, r2_, c2_, L, qi = got
         Xi, Yi, pwi, shi = L(X), L(Y), L(pw), L(shift)
-        col = (np.minimum(qi["skin"] * 1.12, 1) if col_f is None
-               else np.broadcast_to(np.array(col_f, f32), (idx.size, 3)))
+        col = (
+            np.minimum(qi["skin"] * 1.12, 1)
+            if col_f is None
+            else np.broadcast_to(np.array(col_f, f32), (idx.size, 3))
+        )
         for side in (-1, 1):
             d = _ellipse(Xi - side * qi.A * 0.55 - shi, Yi - 0.08, f32(0.085), f32(0.055))
             # soft edges are set in face units, so they look alike at every size
             S.paint(idx, r2_, c2_, alpha * _cover(d, np.maximum(pwi, f32(0.12))), col)
 
     # --- facial hair: stubble, full beard, goatee, moustache, sideburns
-    mouth_y = q.mouth_y
     for key, alpha, grey in (("shadow5", 0.28, True), ("beard", 0.95, False)):
         got = feature(p[key], -0.3, Bh + 0.05)
         if not got:
             continue
         idx, r2_, c2_, L, qi = got
         Xi, Yi = L(X), L(Y)
-        zone = np.maximum(L(face) - 0.004,
-                          -(Yi - (qi.mouth_y - 0.10 - 0.25 * (Xi / qi.A) ** 2)))
+        zone = np.maximum(L(face) - 0.004, -(Yi - (qi.mouth_y - 0.10 - 0.25 * (Xi / qi.A) ** 2)))
         col = np.full((idx.size, 3), 0.25, f32) if grey else qi["hair"] * 0.9
         S.paint(idx, r2_, c2_, alpha * _cover(zone + 0.6 * wave(Xi, Yi, qi), 2 * L(pw)), col)
     got = feature(p["goatee"], 0.1, Bh + 0.05)
     if got:
         idx, r2_, c2_, L, qi = got
         d = _ellipse(L(X) - L(shift), L(Y) - (qi.mouth_y + 0.10), f32(0.075), f32(0.09))
-        S.paint(idx, r2_, c2_, 0.95 * _cover(np.maximum(d, L(face)), 2 * L(pw)),
-                qi["hair"] * 0.9)
+        S.paint(idx, r2_, c2_, 0.95 * _cover(np.maximum(d, L(face)), 2 * L(pw)), qi["hair"] * 0.9)
     got = feature(p["sideburns"], -0.2, 0.15)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -563,18 +663,19 @@ def _render_chunk(p, height, width, frame, rng):
     # --- eyes (make-up, bags, sclera, iris, pupil, lid line) and brows
     got = feature(None, -0.28, 0.1)
     idx, r2_, c2_, L, qe = got
-    Xe, Ye, pwe, she, lke = L(X), L(Y), L(pw), L(shift), L(lk)
+    Xe, Ye, pwe, she = L(X), L(Y), L(pw), L(shift)
     ey, ew, eh, yaw = qe.eye_y, qe.eye_w, qe.eye_h, qe.yaw
     for side in (-1, 1):
-        far = np.maximum(0, -side * yaw)        # the eye on the far side looks narrower
+        far = np.maximum(0, -side * yaw)  # the eye on the far side looks narrower
         ex = side * qe.A * qe.eye_x + she + side * 0.05 * far
         w = ew * (1 - 0.4 * far)
         ux, uy = Xe - ex, Ye - ey
         mk = _subset(p["makeup"])
         if mk is not None:
             d = _ellipse(ux[mk], uy[mk] + 0.022, w[mk] * 1.25, eh[mk] + 0.025)
-            S.paint(mk, r2_, c2_, 0.5 * _cover(d, np.maximum(pwe[mk], f32(0.05))),
-                    p["shadow_col"][mk])
+            S.paint(
+                mk, r2_, c2_, 0.5 * _cover(d, np.maximum(pwe[mk], f32(0.05))), p["shadow_col"][mk]
+            )
         bg = _subset(p["bags"])
         if bg is not None:
             d = np.abs(_ellipse(ux[bg], uy[bg] - 0.012, w[bg] * 0.9, eh[bg] + 0.02)) - 0.006
@@ -583,7 +684,7 @@ def _render_chunk(p, height, width, frame, rng):
         eye = _ellipse(ux, uy, w, eh)
         eye_a = _cover(eye, pwe)
         S.paint(ALL, r2_, c2_, eye_a, np.full_like(skin, 0.93))
-        gx = ux - 0.35 * w * yaw                    # irises follow the turn of the head
+        gx = ux - 0.35 * w * yaw  # irises follow the turn of the head
         iris = _ellipse(gx, uy, f32(0.028) * (1 - 0.3 * far), f32(0.028))
         S.paint(ALL, r2_, c2_, np.minimum(_cover(iris, pwe), eye_a), p["iris"])
         pupil = _ellipse(gx, uy, f32(0.012), f32(0.012))
@@ -605,8 +706,10 @@ def _render_chunk(p, height, width, frame, rng):
     Xn, Yn, pwn, shn = L(X), L(Y), L(pw), L(shift)
     nl, nw = qn.nose_len, qn.nose_w
     nx = Xn - 1.6 * shn
-    side_shadow = np.abs(_ellipse(nx + 0.6 * nw * np.sign(qn.light + 1e-3), Yn - nl * 0.45,
-                                  nw, nl * 0.6)) - 0.006
+    side_shadow = (
+        np.abs(_ellipse(nx + 0.6 * nw * np.sign(qn.light + 1e-3), Yn - nl * 0.45, nw, nl * 0.6))
+        - 0.006
+    )
     side_shadow = np.maximum(side_shadow, -(Yn - nl * 0.2))
     S.paint(ALL, r2_, c2_, 0.35 * _cover(side_shadow, 2 * pwn), skin * 0.7)
     tip = _ellipse(nx, Yn - nl, nw * 1.1, nw * np.where(qn.pointy > 0, 0.55, 0.8))
@@ -622,7 +725,7 @@ def _render_chunk(p, height, width, frame, rng):
     pwm = L(pw)
     mw, lh = qm.mouth_w, qm.lip_h
     smile = qm.smiling * qm.smile
-    bend = my + smile * (mx / mw) ** 2 - smile * 0.5    # corners go up when smiling
+    bend = my + smile * (mx / mw) ** 2 - smile * 0.5  # corners go up when smiling
     # the bent frame curves away beyond the corners: cut the shapes off there
     corners = np.abs(mx) - mw
     lips = np.maximum(_ellipse(mx, bend, mw, lh), corners)
@@ -641,8 +744,12 @@ def _render_chunk(p, height, width, frame, rng):
     if ms is not None:
         qi = _Q(p, ms)
         Xi = mx[ms]
-        d = _ellipse(Xi, bend[ms] + lh[ms] + 0.028 - 0.5 * smile[ms] * (Xi / mw[ms]) ** 2,
-                     mw[ms] * 1.1, f32(0.027))
+        d = _ellipse(
+            Xi,
+            bend[ms] + lh[ms] + 0.028 - 0.5 * smile[ms] * (Xi / mw[ms]) ** 2,
+            mw[ms] * 1.1,
+            f32(0.027),
+        )
         d = np.maximum(d, np.abs(Xi) - mw[ms] * 1.1)
         wav = wave(L(X)[ms], L(Y)[ms], qi)
         S.paint(ms, r2_, c2_, 0.95 * _cover(d + 0.4 * wav, pwm[ms]), qi["hair"] * 0.85)
@@ -653,17 +760,21 @@ def _render_chunk(p, height, width, frame, rng):
         idx, r2_, c2_, L, qi = got
         Xi, Yi = L(X), L(Y)
         hl = -qi.Bh * np.where(qi.receding > 0, 0.80, 0.66)
-        line = hl + qi.Bh * 0.75 * (Xi / qi.A) ** 2        # lower at the temples
-        bang = np.where(qi.bangs > 0, -qi.Bh * 0.30 + qi.bang_side * Xi / qi.A
-                        + 0.012 * np.sin(45 * Xi + qi.phase), -10)
+        line = hl + qi.Bh * 0.75 * (Xi / qi.A) ** 2  # lower at the temples
+        bang = np.where(
+            qi.bangs > 0,
+            -qi.Bh * 0.30 + qi.bang_side * Xi / qi.A + 0.012 * np.sin(45 * Xi + qi.phase),
+            -10,
+        )
         line = np.maximum(line, bang)
         cap = np.maximum(head_hair(Xi, Yi, qi), Yi - line) + wave(Xi, Yi, qi)
         strands = 0.95 + 0.05 * np.sin(55 * Xi + 9 * Yi + qi.phase)
-        shade = strands * (1 + 0.6 * qi.light_k * qi.light * Xi / qi.A
-                           - 0.15 * (Yi + qi.Bh) / qi.Bh)
+        shade = strands * (
+            1 + 0.6 * qi.light_k * qi.light * Xi / qi.A - 0.15 * (Yi + qi.Bh) / qi.Bh
+        )
         S.paint(idx, r2_, c2_, _cover(cap, L(pw)), qi["hair"], shade)
     got = feature(p["bald"], -0.2, 0.15)
-    if got:                                      # a fringe of hair above the ears
+    if got:  # a fringe of hair above the ears
         idx, r2_, c2_, L, qi = got
         Xi, Yi = L(X), L(Y)
         ring = np.maximum(np.abs(Xi) - qi.A * 1.03, -(np.abs(Xi) - qi.A * 0.86))
@@ -684,14 +795,20 @@ def _render_chunk(p, height, width, frame, rng):
             lens = _ellipse(Xi - ex, Yi - eyi - 0.005, f32(0.10) * (1 - 0.35 * far), f32(0.072))
             lenses = np.minimum(lenses, lens)
             rims = np.minimum(rims, np.abs(lens) - t_)
-            arm = np.maximum(np.abs(Yi - eyi + 0.03) - t_,
-                             np.maximum(side * (Xi - ex) - 0.1 - 0.25 * qi.A,
-                                        -(side * (Xi - ex) - 0.08)))
+            arm = np.maximum(
+                np.abs(Yi - eyi + 0.03) - t_,
+                np.maximum(side * (Xi - ex) - 0.1 - 0.25 * qi.A, -(side * (Xi - ex) - 0.08)),
+            )
             rims = np.minimum(rims, arm)
         bridge = np.maximum(np.abs(Xi - shi) - 0.06, np.abs(Yi - eyi + 0.02) - t_ * 0.8)
         rims = np.minimum(rims, bridge)
-        S.paint(idx, r2_, c2_, _cover(lenses, pwi) * (0.12 + 0.78 * qi.sunglasses),
-                np.full((idx.size, 3), 0.08, f32))
+        S.paint(
+            idx,
+            r2_,
+            c2_,
+            _cover(lenses, pwi) * (0.12 + 0.78 * qi.sunglasses),
+            np.full((idx.size, 3), 0.08, f32),
+        )
         S.paint(idx, r2_, c2_, _cover(rims, pwi), qi["frame"])
 
     # --- hat: a dome over the hair with a brim or a folded cuff
@@ -703,12 +820,15 @@ def _render_chunk(p, height, width, frame, rng):
         dome = np.maximum(_ellipse(Xi, Yi - hy, qi.A * 1.2, qi.Bh * 0.85), Yi - hy)
         shade = 1 + 0.3 * qi.light_k * qi.light * Xi / qi.A
         S.paint(idx, r2_, c2_, _cover(dome, pwi), qi["hat_col"], shade)
-        brim = np.where(qi.brim > 0, _ellipse(Xi, Yi - hy, qi.A * 1.45, f32(0.055)),
-                        _box(Xi, Yi - hy + 0.03, qi.A * 1.22, f32(0.045)))
+        brim = np.where(
+            qi.brim > 0,
+            _ellipse(Xi, Yi - hy, qi.A * 1.45, f32(0.055)),
+            _box(Xi, Yi - hy + 0.03, qi.A * 1.22, f32(0.045)),
+        )
         S.paint(idx, r2_, c2_, _cover(brim, pwi), qi["hat_col"] * 0.75)
 
     # --- camera: colour cast and exposure, softness, blur, noise
-    gain = p["bright"][:, None] * (1 + p["cast"])            # (b, 3)
+    gain = p["bright"][:, None] * (1 + p["cast"])  # (b, 3)
     for ch in range(3):
         img[ch] *= _c(gain[:, ch])
     soft = _blur(img, 1)
@@ -723,8 +843,14 @@ def _render_chunk(p, height, width, frame, rng):
     return img.transpose(1, 2, 3, 0)
 
 
-def render_chunk(seed: int, chunk: int, height: int, width: int | None = None,
-                 frame=None, count: int | None = None):
+def render_chunk(
+    seed: int,
+    chunk: int,
+    height: int,
+    width: int | None = None,
+    frame=None,
+    count: int | None = None,
+):
     """Render chunk ``chunk`` (images ``chunk*CHUNK ...``) of the face set with ``seed``.
 
     Returns (uint8 images (count, h, w, 3), int8 attrs (count, 40)).  ``count`` (at most
@@ -732,8 +858,7 @@ def render_chunk(seed: int, chunk: int, height: int, width: int | None = None,
     """
     width = height if width is None else width
     frame = (0.0, 0.0, float(min(height, width))) if frame is None else frame
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(chunk),
-                                                        GENERATOR_VERSION]))
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(chunk), GENERATOR_VERSION]))
     params, attrs = _draw_params(rng, CHUNK)
     count = CHUNK if count is None else int(count)
     if count < CHUNK:
@@ -763,16 +888,26 @@ def _plan(n, start=0):
 def default_workers(n: int, size: int) -> int:
     """Processes worth starting: one for small jobs (start-up costs more than it saves)."""
     work = n * size * size
-    if work < 3_000_000:                  # e.g. 640 images at 32x32, ~0.5 s in one process
+    if work < 3_000_000:  # e.g. 640 images at 32x32, ~0.5 s in one process
         return 1
     from .parallel import cpu_workers
+
     return min(cpu_workers(), 8)
 
 
-def render_faces(n: int, size: int = 96, seed: int = 0, *, height: int | None = None,
-                 width: int | None = None, frame=None, workers: int | None = None,
-                 out: np.ndarray | None = None, attrs_out: np.ndarray | None = None,
-                 progress=None) -> Faces:
+def render_faces(
+    n: int,
+    size: int = 96,
+    seed: int = 0,
+    *,
+    height: int | None = None,
+    width: int | None = None,
+    frame=None,
+    workers: int | None = None,
+    out: np.ndarray | None = None,
+    attrs_out: np.ndarray | None = None,
+    progress=None,
+) -> Faces:
     """Render ``n`` synthetic faces of ``size`` x ``size`` (or ``height`` x ``width``).
 
     Deterministic: the same (n, seed, size) gives the same images; the first ``k`` of a
@@ -788,13 +923,18 @@ def render_faces(n: int, size: int = 96, seed: int = 0, *, height: int | None = 
     width = int(width or size)
     if min(height, width) < 8:
         raise ValueError(f"images of {height}x{width} are too small for a face; use >= 8")
-    frame = tuple(float(f) for f in frame) if frame is not None else (0.0, 0.0,
-                                                                        float(min(height, width)))
+    frame = (
+        tuple(float(f) for f in frame)
+        if frame is not None
+        else (0.0, 0.0, float(min(height, width)))
+    )
     images = out if out is not None else np.empty((n, height, width, 3), np.uint8)
     attrs = attrs_out if attrs_out is not None else np.empty((n, N_ATTRS), np.int8)
     if images.shape != (n, height, width, 3) or attrs.shape != (n, N_ATTRS):
-        raise ValueError(f"out arrays have shapes {images.shape}, {attrs.shape}; expected "
-                         f"{(n, height, width, 3)}, {(n, N_ATTRS)}")
+        raise ValueError(
+            f"out arrays have shapes {images.shape}, {attrs.shape}; expected "
+            f"{(n, height, width, 3)}, {(n, N_ATTRS)}"
+        )
     plan = _plan(n)
     jobs = [(seed, chunk, height, width, frame, off + take) for chunk, off, take, _ in plan]
     workers = default_workers(n, max(height, width)) if workers is None else int(workers)
@@ -803,8 +943,8 @@ def render_faces(n: int, size: int = 96, seed: int = 0, *, height: int | None = 
     def place(job_i, result):
         _, off, take, dst = plan[job_i]
         imgs, ats = result
-        images[dst:dst + take] = imgs[off:off + take]
-        attrs[dst:dst + take] = ats[off:off + take]
+        images[dst : dst + take] = imgs[off : off + take]
+        attrs[dst : dst + take] = ats[off : off + take]
         if progress is not None:
             progress(take)
 

@@ -20,6 +20,7 @@ The three ways of feeding batches (see :mod:`vaecourse.data.pipelines`):
   which first copies the whole array to float32 in RAM;
 * ``"tfdata"`` -- the course's ``tf.data`` pipeline over a uint8 memory map.
 """
+
 from __future__ import annotations
 
 import resource
@@ -30,9 +31,11 @@ from dataclasses import asdict, dataclass
 from . import isolated
 
 KINDS = ("files", "flow", "tfdata")
-LABELS = {"files": "file-streaming generator",
-          "flow": "ImageDataGenerator.flow",
-          "tfdata": "tf.data over a memmap"}
+LABELS = {
+    "files": "file-streaming generator",
+    "flow": "ImageDataGenerator.flow",
+    "tfdata": "tf.data over a memmap",
+}
 
 
 @dataclass
@@ -72,7 +75,7 @@ def rss_mb() -> float:
     """Resident memory of this process now, in MiB."""
     import psutil
 
-    return psutil.Process().memory_info().rss / 2 ** 20
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def peak_rss_mb() -> float:
@@ -86,7 +89,7 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 1024
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def reset_peak_rss() -> bool:
@@ -109,9 +112,9 @@ class FeedResult:
     img_per_s: float
     images: int
     seconds: float
-    base_rss_mb: float        # after importing TensorFlow, before the pipeline exists
-    peak_rss_mb: float        # the most the process ever held
-    data_mb: float            # the uint8 images the pipeline reads (0 for files)
+    base_rss_mb: float  # after importing TensorFlow, before the pipeline exists
+    peak_rss_mb: float  # the most the process ever held
+    data_mb: float  # the uint8 images the pipeline reads (0 for files)
 
     @property
     def label(self) -> str:
@@ -129,27 +132,44 @@ def _build(kind, images, paths, size, batch_size, seed):
     from ..data import pipelines
 
     if kind == "files":
-        return pipelines.stream_from_files(paths, batch_size, size=size, scale="01",
-                                           target="x", seed=seed), 0.0
+        return pipelines.stream_from_files(
+            paths, batch_size, size=size, scale="01", target="x", seed=seed
+        ), 0.0
     x = np.load(images, mmap_mode="r")
     if kind == "flow":
-        return pipelines.legacy_flow(x, batch_size, seed=seed), x.nbytes / 2 ** 20
+        return pipelines.legacy_flow(x, batch_size, seed=seed), x.nbytes / 2**20
     if kind == "tfdata":
-        return (pipelines.make_dataset(x, batch_size, seed=seed, target="x", repeat=True),
-                x.nbytes / 2 ** 20)
+        return (
+            pipelines.make_dataset(x, batch_size, seed=seed, target="x", repeat=True),
+            x.nbytes / 2**20,
+        )
     raise ValueError(f"unknown pipeline {kind!r}: choose one of {KINDS}")
 
 
-def feed_in_process(kind: str, *, images=None, paths=None, size: int = 64,
-                    batch_size: int = 128, n_images: int = 2000, seed: int = 0) -> FeedResult:
+def feed_in_process(
+    kind: str,
+    *,
+    images=None,
+    paths=None,
+    size: int = 64,
+    batch_size: int = 128,
+    n_images: int = 2000,
+    seed: int = 0,
+) -> FeedResult:
     """Like :func:`feed_in_subprocess`, but in this process (no start-up cost): the baseline
     is the RSS before the pipeline is built, the peak the largest RSS seen after building
     it and after every batch.  Cheaper, but rougher: memory an earlier measurement left
     behind raises the baseline, and a brief peak between two samples is missed."""
     _check(kind, images, paths)
     base = rss_mb()
-    source, data_mb = _build(kind, None if images is None else str(images),
-                             [str(p) for p in (paths or [])], size, batch_size, seed)
+    source, data_mb = _build(
+        kind,
+        None if images is None else str(images),
+        [str(p) for p in (paths or [])],
+        size,
+        batch_size,
+        seed,
+    )
     peak = [max(base, rss_mb())]
 
     def sampled():
@@ -158,8 +178,15 @@ def feed_in_process(kind: str, *, images=None, paths=None, size: int = 64,
             yield batch
 
     rate = throughput(sampled(), n_images)
-    return FeedResult(kind, round(rate.img_per_s, 1), rate.images, round(rate.seconds, 3),
-                      round(base, 1), round(peak[0], 1), round(data_mb, 1))
+    return FeedResult(
+        kind,
+        round(rate.img_per_s, 1),
+        rate.images,
+        round(rate.seconds, 3),
+        round(base, 1),
+        round(peak[0], 1),
+        round(data_mb, 1),
+    )
 
 
 def _check(kind, images, paths):
@@ -183,11 +210,13 @@ def feed_child(**spec) -> dict:
     if spec["kind"] == "flow":
         import tf_keras  # noqa: F401
     import gc
+
     gc.collect()
     reset_peak_rss()
     base = rss_mb()
-    source, data_mb = _build(spec["kind"], spec["images"], spec["paths"], spec["size"],
-                             spec["batch_size"], spec["seed"])
+    source, data_mb = _build(
+        spec["kind"], spec["images"], spec["paths"], spec["size"], spec["batch_size"], spec["seed"]
+    )
     sampled = [rss_mb()]
 
     def watched():
@@ -197,23 +226,45 @@ def feed_child(**spec) -> dict:
 
     rate = throughput(watched(), spec["n_images"])
     peak = max(max(sampled), peak_rss_mb())
-    return asdict(FeedResult(spec["kind"], round(rate.img_per_s, 1), rate.images,
-                             round(rate.seconds, 3), round(base, 1), round(peak, 1),
-                             round(data_mb, 1)))
+    return asdict(
+        FeedResult(
+            spec["kind"],
+            round(rate.img_per_s, 1),
+            rate.images,
+            round(rate.seconds, 3),
+            round(base, 1),
+            round(peak, 1),
+            round(data_mb, 1),
+        )
+    )
 
 
-def feed_in_subprocess(kind: str, *, images=None, paths=None, size: int = 64,
-                       batch_size: int = 128, n_images: int = 2000, seed: int = 0,
-                       timeout: float = 600) -> FeedResult:
+def feed_in_subprocess(
+    kind: str,
+    *,
+    images=None,
+    paths=None,
+    size: int = 64,
+    batch_size: int = 128,
+    n_images: int = 2000,
+    seed: int = 0,
+    timeout: float = 600,
+) -> FeedResult:
     """Measure pipeline ``kind`` (one of :data:`KINDS`) in a fresh Python process.
 
     ``images``: a ``.npy`` file of uint8 images (for ``"flow"`` and ``"tfdata"``);
     ``paths``: image files (for ``"files"``, cropped and resized to ``size``).
     """
     _check(kind, images, paths)
-    spec = {"kind": kind, "images": None if images is None else str(images),
-            "paths": [str(p) for p in (paths or [])], "size": int(size),
-            "batch_size": int(batch_size), "n_images": int(n_images), "seed": int(seed)}
+    spec = {
+        "kind": kind,
+        "images": None if images is None else str(images),
+        "paths": [str(p) for p in (paths or [])],
+        "size": int(size),
+        "batch_size": int(batch_size),
+        "n_images": int(n_images),
+        "seed": int(seed),
+    }
     return FeedResult(**isolated.run(f"{__name__}:feed_child", spec, timeout))
 
 
@@ -237,12 +288,17 @@ def training_memory_child(config: dict, hidden, steps: int, batch_size: int) -> 
         gpu = tf.config.experimental.get_memory_info("GPU:0")["peak"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak = peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
-    return {"peak_rss": peak, "rss_before_model": before, "params": int(vae.count_params()),
-            "gpu_peak": gpu}
+    return {
+        "peak_rss": peak,
+        "rss_before_model": before,
+        "params": int(vae.count_params()),
+        "gpu_peak": gpu,
+    }
 
 
-def training_memory(config, hidden: int | None = None, steps: int = 3, batch_size: int = 32,
-                    timeout: float = 600) -> dict:
+def training_memory(
+    config, hidden: int | None = None, steps: int = 3, batch_size: int = 32, timeout: float = 600
+) -> dict:
     """Train ``steps`` batches of random images in a fresh Python process and return its
     memory in MiB: ``peak`` (peak resident set size of the whole process), ``before_model``
     (after importing TensorFlow and making the data), ``growth`` = peak - before_model, and
@@ -251,10 +307,18 @@ def training_memory(config, hidden: int | None = None, steps: int = 3, batch_siz
     A fresh process per variant keeps one measurement from inheriting the other's memory.
     On a GPU the interesting number is ``gpu_peak``; on a CPU it is the host memory.
     """
-    args = {"config": config.to_dict(), "hidden": hidden, "steps": int(steps),
-            "batch_size": int(batch_size)}
+    args = {
+        "config": config.to_dict(),
+        "hidden": hidden,
+        "steps": int(steps),
+        "batch_size": int(batch_size),
+    }
     out = isolated.run(f"{__name__}:training_memory_child", args, timeout, cpu_only=False)
     mib = 1024.0 * 1024.0
-    return {"peak": out["peak_rss"] / mib, "before_model": out["rss_before_model"] / mib,
-            "growth": (out["peak_rss"] - out["rss_before_model"]) / mib, "params": out["params"],
-            "gpu_peak": None if out["gpu_peak"] is None else out["gpu_peak"] / mib}
+    return {
+        "peak": out["peak_rss"] / mib,
+        "before_model": out["rss_before_model"] / mib,
+        "growth": (out["peak_rss"] - out["rss_before_model"]) / mib,
+        "params": out["params"],
+        "gpu_peak": None if out["gpu_peak"] is None else out["gpu_peak"] / mib,
+    }

@@ -15,22 +15,28 @@
 Every file is first written under a temporary name and then renamed, so an interrupted
 run leaves the previous file intact, never a truncated one.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import keras
 
-from .. import mechanisms  # noqa: F401  (registers the custom objects for load_model)
-from .. import models
+from .. import (
+    mechanisms,  # noqa: F401  (registers the custom objects for load_model)
+    models,
+)
 from ..io import atomic_path
 
 PARTS = ("model", "encoder", "decoder")
 
 
 def _parts(model) -> dict:
-    return {"model": model, "encoder": models.get_encoder(model),
-            "decoder": models.get_decoder(model)}
+    return {
+        "model": model,
+        "encoder": models.get_encoder(model),
+        "decoder": models.get_decoder(model),
+    }
 
 
 def save_weights(model, directory) -> dict:
@@ -66,8 +72,9 @@ def load_weights(model, directory, parts=("model",)) -> None:
             raise ValueError(f"unknown part {part!r}: choose from {PARTS}")
         path = directory / f"{part}.weights.h5"
         if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: save with save_weights(model, "
-                                    f"{str(directory)!r}) first")
+            raise FileNotFoundError(
+                f"{path} does not exist: save with save_weights(model, {str(directory)!r}) first"
+            )
         objs[part].load_weights(path)
 
 
