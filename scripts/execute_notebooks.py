@@ -21,6 +21,28 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATHS = [str(ROOT), str(Path.home())]
+# Chapters that show faces: under "book" they must run on real CelebA (the book subset).
+# A chapter is a face chapter when its number is listed here; new chapters add themselves.
+FACE_CHAPTERS = {"00", "01", "02", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18"}
+
+
+def is_face_chapter(path: Path) -> bool:
+    return path.name[:2] in FACE_CHAPTERS
+
+
+def check_profile_line(nb, path: Path, profile: str) -> None:
+    """Refuse to store a face chapter's book outputs unless its profile line says CelebA."""
+    if profile != "book" or not is_face_chapter(path):
+        return
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            if "profile=" in text:
+                if "data=celeba" not in text:
+                    raise SystemExit(f"{path.name} ran on synthetic faces under 'book'; its outputs "
+                                     f"are not stored. Set VAECOURSE_CELEBA (see book/setup.md).")
+                return
+    raise SystemExit(f"{path.name}: no profile line found in its outputs; not stored")
 
 
 def clean(nb) -> None:
@@ -57,6 +79,7 @@ def execute(path: Path, profile: str, timeout: int) -> float:
         else:
             os.environ["VAECOURSE_PROFILE"] = env_profile
     clean(nb)
+    check_profile_line(nb, path, profile)
     tmp = path.with_name(f".{path.name}.part")
     nbformat.write(nb, tmp)
     os.replace(tmp, path)
@@ -70,6 +93,10 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = ap.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    faces = [p.name for p in paths if is_face_chapter(p)]
+    if args.profile == "book" and faces and not os.environ.get("VAECOURSE_CELEBA"):
+        ap.error(f"{', '.join(faces)} show faces: under 'book' they run on real CelebA. Set "
+                 f"VAECOURSE_CELEBA to the CelebA folder (the book subset, see book/setup.md).")
     total = 0.0
     for p in paths:
         print(f"[execute] {p.name} (profile {args.profile}) ...", flush=True)

@@ -41,8 +41,23 @@ def test_data_switch(monkeypatch):
 
 def test_full_is_the_series_setting():
     p = vaecourse.profile("full")
-    assert (p.image_size, p.n_train, p.epochs, p.batch_size, p.z_dim) == (96, 170_000, 24, 128, 256)
+    # the series' sizes; training and validation are CelebA's official partitions
+    assert (p.image_size, p.epochs, p.batch_size, p.z_dim) == (96, 24, 128, 256)
+    assert (p.n_train, p.n_val) == (162_770, 19_867)
     assert p.filters == (32, 64, 128, 256) and p.dataset == "celeba"
+
+
+def test_book_runs_on_celeba_when_it_is_there(monkeypatch, capsys):
+    monkeypatch.delenv(profiles.ENV_DATA, raising=False)
+    monkeypatch.setenv(profiles.ENV_CELEBA, "/somewhere/celeba")
+    assert vaecourse.profile("book").dataset == "celeba"
+    monkeypatch.delenv(profiles.ENV_CELEBA)
+    monkeypatch.setattr(profiles, "_NOTED", False)
+    assert vaecourse.profile("book").dataset == "synthetic"
+    assert "synthetic faces" in capsys.readouterr().err       # one line says so
+    vaecourse.profile("book")
+    assert capsys.readouterr().err == ""                      # once per process
+    assert vaecourse.profile("ci").dataset == "synthetic"     # ci never needs CelebA
 
 
 def test_profiles_grow_from_ci_to_full():
@@ -59,4 +74,4 @@ def test_pick_and_describe():
     assert p.pick(ci=1, book=2, full=3) == 2
     line = p.describe()
     assert line.startswith("profile=book") and "64x64x3" in line and "z_dim=128" in line
-    assert p.replace(epochs=1).epochs == 1 and p.epochs == 5  # frozen original
+    assert p.replace(epochs=1).epochs == 1 and p.epochs == 15  # frozen original

@@ -28,6 +28,7 @@ import sys
 import time
 import warnings
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class Labels:
     malformed: list = field(default_factory=list)   # (line number, text) of bad rows
     declared: int | None = None           # the count line of the .txt form
     duplicates: int = 0
+    not_kept: int = 0                     # rows left out because ``keep`` did not name them
 
     @property
     def problems(self) -> dict:
@@ -79,9 +81,10 @@ class Labels:
             out["malformed_rows"] = len(self.malformed)
         if self.duplicates:
             out["duplicate_rows"] = self.duplicates
-        if self.declared is not None and self.declared != len(self.rows) + len(self.malformed):
+        found = len(self.rows) + len(self.malformed) + self.not_kept
+        if self.declared is not None and self.declared != found:
             out["count_line"] = self.declared
-            out["rows_found"] = len(self.rows) + len(self.malformed)
+            out["rows_found"] = found
         return out
 
 
@@ -123,13 +126,24 @@ def _fast_rows(body: list, width: int, csv: bool):
     return names, values.astype(np.int8)
 
 
-def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
+def _kept(body: list, keep, csv: bool) -> tuple:
+    """The rows of ``body`` whose file name is in ``keep`` (all when None), and how many
+    were left out.  Parsing only the images at hand makes a subset's preparation fast."""
+    if keep is None:
+        return body, 0
+    sep = "," if csv else None
+    out = [ln for ln in body if ln.split(sep, 1)[0].strip() in keep]
+    return out, len(body) - len(out)
+
+
+def parse_attributes(text: str, *, csv: bool | None = None, keep=None) -> Labels:
     """Parse ``list_attr_celeba`` in its Kaggle csv or original txt form.
 
     csv: a header ``image_id,5_o_Clock_Shadow,...`` then ``000001.jpg,-1,1,...``.
     txt: a count line, a line of the 40 names, then ``000001.jpg -1  1 ...``.
     Rows with the wrong number of values, or values other than -1/1 (0 is accepted as
-    "unknown"), are collected in ``malformed`` and left out.
+    "unknown"), are collected in ``malformed`` and left out.  ``keep`` (a set of file
+    names) parses only those rows; the others are counted in ``not_kept``.
     """
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
@@ -148,14 +162,17 @@ def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
         raise CelebAError(f"the attribute file's header is not CelebA's 40 names "
                           f"(got {len(header)} columns, unknown: {unknown[:5]})")
     order = [header.index(name) for name in ATTR_NAMES]   # columns in ATTR_NAMES order
-    fast = _fast_rows(lines[1:], N_ATTRS, csv)
+    body, not_kept = _kept(lines[1:], keep, csv)
+    fast = _fast_rows(body, N_ATTRS, csv)
     if fast is not None:
         names, values = fast
         values = values[:, order]
         rows = dict(zip(names, values))
-        return Labels(list(ATTR_NAMES), rows, [], declared, len(names) - len(rows))
+        return Labels(list(ATTR_NAMES), rows, [], declared, len(names) - len(rows), not_kept)
+    if keep is not None:                  # line numbers are reported for the whole file
+        body, not_kept = lines[1:], 0
     rows, malformed, dup = {}, [], 0
-    for number, line in enumerate(lines[1:], start=3 if declared is not None else 2):
+    for number, line in enumerate(body, start=3 if declared is not None else 2):
         parts = _split(line, csv)
         try:
             if len(parts) != N_ATTRS + 1:
@@ -166,26 +183,33 @@ def parse_attributes(text: str, *, csv: bool | None = None) -> Labels:
         except ValueError:
             malformed.append((number, line[:80]))
             continue
+        if keep is not None and parts[0] not in keep:
+            not_kept += 1
+            continue
         if parts[0] in rows:
             dup += 1
         rows[parts[0]] = values
-    return Labels(list(ATTR_NAMES), rows, malformed, declared, dup)
+    return Labels(list(ATTR_NAMES), rows, malformed, declared, dup, not_kept)
 
 
-def parse_partitions(text: str) -> Labels:
-    """Parse ``list_eval_partition`` (csv with header, or txt): 0 train, 1 val, 2 test."""
-    rows, malformed = {}, []
+def parse_partitions(text: str, *, keep=None) -> Labels:
+    """Parse ``list_eval_partition`` (csv with header, or txt): 0 train, 1 val, 2 test.
+    ``keep`` (a set of file names) keeps only those rows."""
+    rows, malformed, not_kept = {}, [], 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = _split(line, "," in line)
         if len(parts) == 2 and parts[1] in ("0", "1", "2"):
+            if keep is not None and parts[0] not in keep:
+                not_kept += 1
+                continue
             rows[parts[0]] = int(parts[1])
         elif number == 1:                    # the csv header
             continue
         else:
             malformed.append((number, line[:80]))
-    return Labels(["partition"], rows, malformed)
+    return Labels(["partition"], rows, malformed, not_kept=not_kept)
 
 
 # ----------------------------------------------------------------------------- sources
@@ -477,10 +501,15 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
     if n is not None:
         refs = refs[:int(n)]
     total = len(refs)
-    labels = (parse_attributes(src.read_text(src.attr_file))
-              if src.attr_file is not None else None)
-    parts = (parse_partitions(src.read_text(src.partition_file))
-             if src.partition_file is not None else None)
+
+    def read_labels():
+        # runs in a thread while the worker processes decode: the main process only waits
+        # for their results, so parsing 2 x 202,599 label rows costs no wall time
+        keep = {name for name, _ in refs}
+        return ((parse_attributes(src.read_text(src.attr_file), keep=keep)
+                 if src.attr_file is not None else None),
+                (parse_partitions(src.read_text(src.partition_file), keep=keep)
+                 if src.partition_file is not None else None))
     from .parallel import cpu_workers, process_pool
     workers = cpu_workers() if workers is None else max(1, int(workers))
     if total < 2 * BATCH:
@@ -518,9 +547,11 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
                     raise KeyboardInterrupt("stopped by _stop_after (test)")
 
             try:
-                with process_pool(workers) as pool:  # one worker: runs here, in order
+                with process_pool(workers) as pool, ThreadPoolExecutor(1) as side:
+                    pending = side.submit(read_labels)
                     for j, result in enumerate(pool.imap(_decode_job, jobs)):
                         take(j, result)
+                    labels, parts = pending.result()
             finally:
                 bar.close()
             images.flush()
@@ -552,7 +583,6 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
             Path(tmp).write_text("\n".join(names) + "\n")
         with atomic_path(folder / "skipped.txt") as tmp:
             Path(tmp).write_text("".join(f"{n}\t{r}\t{d}\n" for n, r, d in skipped))
-        image_names = {name for name, _ in src.images}
         report = {
             "skipped": _counts(skipped),
             "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
@@ -561,8 +591,7 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
                 "file": str(src.attr_file[1] if isinstance(src.attr_file, tuple)
                             else src.attr_file),
                 "images_without_row": missing,
-                "rows_without_image": (sum(1 for k in labels.rows if k not in image_names)
-                                       if labels else 0),
+                "rows_without_image": labels.not_kept if labels else 0,
                 **(labels.problems if labels else {}),
             },
             "partition_file": str(src.partition_file[1] if isinstance(src.partition_file,
