@@ -212,10 +212,14 @@ def test_prepared_set_loads_without_the_source(kaggle, monkeypatch, capsys):
     from vaecourse.data import load_faces
 
     monkeypatch.setenv(celeba.ENV_CELEBA, str(kaggle))
+    monkeypatch.setattr(celeba, "MIN_TRAIN", 1)
+    monkeypatch.setattr(celeba, "MIN_VAL", 1)
     P = vaecourse.profile("ci").replace(dataset="celeba", image_size=16, n_train=8, n_val=4)
     faces = load_faces(P, progress=False)
+    # the made-up set's partition: 10 train, 1 val, 1 test (80/10/10 of 12, rounded up)
     assert faces.source == "celeba" and faces.train.shape == (8, 16, 16, 3)
-    assert faces.val.shape == (4, 16, 16, 3) and faces.partition.shape == (12,)
+    assert faces.val.shape == (1, 16, 16, 3) and faces.test.shape == (1, 16, 16, 3)
+    assert faces.partition.shape == (12,)
     assert faces.names[0] == "000001.jpg"
     shutil.rmtree(kaggle)  # the raw files are not needed any more
     again = load_faces(P)
