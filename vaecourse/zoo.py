@@ -10,6 +10,9 @@ loads the weights from the model cache.  Overrides (e.g. ``fact=1.0``) give othe
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 from . import mechanisms, models
 from .model_cache import CachedModel, cached_model
 from .training import EpochLog
@@ -81,3 +84,48 @@ def face_ae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
 def curse_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
     """The trained model of "Curse of dimensionality I" (z 200, KL weight 1e-6)."""
     return _cached("curse_vae", curse_vae_config(P, **overrides), P, faces, epochs)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The CelebA attribute classifier whose features the Fréchet distance of the course
+    uses (:func:`vaecourse.metrics.attribute_classifier`)."""
+
+    name: str = "attribute_classifier"
+    image_size: int = 64
+    n_attrs: int = 40
+    filters: tuple = (32, 64, 128, 256)
+    feature_dim: int = 256
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def attribute_classifier(P, *, epochs=None) -> CachedModel:
+    """The attribute classifier trained on the profile's training faces (validated on
+    ``faces.val``); its ``"features"`` layer feeds :func:`vaecourse.metrics.frechet_distance`.
+    It is what it is: a Fréchet distance on these features is not FID."""
+    from . import metrics
+    from .data import load_faces
+
+    cfg = ClassifierConfig(image_size=P.image_size)
+    epochs = epochs or P.pick(ci=1, book=8, full=5)
+
+    def build(c):
+        return metrics.attribute_classifier(c.image_size, c.n_attrs, tuple(c.filters),
+                                            c.feature_dim, learning_rate=c.learning_rate)
+
+    def train(model):
+        faces = load_faces(P, verbose=False)
+        return metrics.fit_attribute_classifier(model, faces.train, faces.attrs_train, faces.val,
+                                                faces.attrs_val, epochs, cfg.batch_size,
+                                                seed=P.seed, verbose=0,
+                                                callbacks=[EpochLog(n_images=len(faces.train))])
+
+    from .data.faces import data_tag
+
+    return cached_model("attribute_classifier", cfg, build, train, profile=P,
+                        extra={"epochs": epochs, "data": data_tag(P)})
