@@ -1,0 +1,56 @@
+"""What every chapter calls first: the profile line, the seeding, show_source, the Colab URL."""
+
+import numpy as np
+import pytest
+
+from vaecourse import chapter, mechanisms
+
+
+def test_start_prints_the_chapter_and_profile_and_returns_the_profile(capsys, monkeypatch):
+    monkeypatch.setenv("VAECOURSE_PROFILE", "ci")
+    P = chapter.start("IV", "Rules")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Chapter IV · Rules"
+    assert out[1] == P.describe() and P.name == "ci"
+
+
+def test_seed_everything_repeats_numpy_and_keras_draws():
+    import keras
+
+    def draws():
+        return np.random.rand(3), keras.ops.convert_to_numpy(keras.random.normal((3,)))
+
+    chapter.seed_everything(5)
+    a = draws()
+    chapter.seed_everything(5)
+    b = draws()
+    chapter.seed_everything(6)
+    c = draws()
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.allclose(a[0], c[0]) and not np.allclose(a[1], c[1])
+
+
+def test_show_source_shows_the_methods_asked_for(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    chapter.show_source(mechanisms.VAE.metrics, mechanisms.VAE.train_step)
+    (code,) = shown
+    text = code.data
+    assert text.startswith("@property\ndef metrics(self):")  # dedented, getter of a property
+    assert "\ndef train_step(self, data):" in text and "tape.gradient" in text
+    assert "get_config" not in text and "class VAE" not in text
+
+
+def test_colab_url_points_at_the_repository():
+    url = chapter.colab_url("01_basics.ipynb")
+    assert url == (
+        f"https://colab.research.google.com/github/{chapter.REPOSITORY}/blob/main/"
+        "notebooks/01_basics.ipynb"
+    )
+    assert not chapter.in_colab()
+
+
+def test_start_rejects_an_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile"):
+        chapter.start("0", "x", name="nope")
