@@ -62,7 +62,8 @@ def clean(nb) -> None:
 
 
 def execute(path: Path, profile: str, timeout: int) -> float:
-    nb = nbformat.read(path, as_version=4)
+    before = path.read_bytes()
+    nb = nbformat.reads(before.decode("utf-8"), as_version=4)
     env_profile = os.environ.get("VAECOURSE_PROFILE")
     os.environ["VAECOURSE_PROFILE"] = profile
     os.environ.setdefault("PYTHONHASHSEED", "0")
@@ -80,6 +81,9 @@ def execute(path: Path, profile: str, timeout: int) -> float:
             os.environ["VAECOURSE_PROFILE"] = env_profile
     clean(nb)
     check_profile_line(nb, path, profile)
+    if path.read_bytes() != before:   # edited while it ran: storing would undo that edit
+        raise SystemExit(f"{path.name} was changed on disk while it ran; outputs not stored. "
+                         f"Run it again.")
     tmp = path.with_name(f".{path.name}.part")
     nbformat.write(nb, tmp)
     os.replace(tmp, path)
