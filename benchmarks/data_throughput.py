@@ -62,7 +62,7 @@ def rate(n, seconds):
 
 
 def bench_synthetic(sizes, n_per_size, workers_list):
-    from vaecourse.data.synthetic import render_faces
+    from vaecourse.kit.data.synthetic import render_faces
     out = {}
     for size in sizes:
         n = n_per_size[size]
@@ -83,7 +83,7 @@ def bench_synthetic(sizes, n_per_size, workers_list):
 
 
 def bench_prepare(folder, sizes, workers):
-    from vaecourse.data import celeba
+    from vaecourse.kit.data import celeba
     out = {}
     for size in sizes:
         t0 = time.perf_counter()
@@ -114,7 +114,7 @@ def time_batches(iterable, max_images):
 
 
 def bench_pipelines(images, small, paths, size, batch_size):
-    from vaecourse.data import pipelines
+    from vaecourse.kit.data import pipelines
     out = {}
     mb = images.nbytes / 2 ** 20
     for scale in ("01", "none"):
@@ -165,7 +165,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from vaecourse.data.parallel import cpu_workers
+    from vaecourse.kit.data.parallel import cpu_workers
     workers = args.workers or cpu_workers()
     q = args.quick
     n_synth = {32: 2000 if q else 10000, 64: 1000 if q else 9000, 96: 500 if q else 4000}
@@ -184,14 +184,14 @@ def main(argv=None):
                                                sorted({1, workers}))
 
         print(f"== CelebA preparation on {n_fake} made-up 178x218 JPEGs")
-        from vaecourse.data import celeba
+        from vaecourse.kit.data import celeba
         t0 = time.perf_counter()
         fake = celeba.write_fake_celeba(tmp / "celeba", n_fake, seed=0, workers=workers)
         print(f"(writing the made-up folder took {time.perf_counter() - t0:.1f} s)")
         results["prepare_celeba"] = bench_prepare(fake, (96, 64), workers)
 
-        print(f"== input pipelines, 64px, batch 128")
-        from vaecourse.data.synthetic import render_faces
+        print("== input pipelines, 64px, batch 128")
+        from vaecourse.kit.data.synthetic import render_faces
         small = render_faces(n_pipe, 64, seed=1, workers=workers).images
         # a bigger memmap (the small set repeated) shows that RAM does not grow with it
         big = np.lib.format.open_memmap(tmp / "pipe.npy", mode="w+", dtype=np.uint8,

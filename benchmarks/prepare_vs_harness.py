@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         f"{len(paths):,} full-size images from {Path(source).name}/, size {args.size}, "
         f"workers {args.workers}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    from vaecourse.data import celeba
+    from vaecourse.kit.data import celeba
 
     t_h, t_c = [], []
     with tempfile.TemporaryDirectory(prefix="vaecourse-bench-") as tmp:

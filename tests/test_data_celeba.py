@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaecourse.data import celeba, store
-from vaecourse.data.attributes import ATTR_NAMES, attr_index
+from vaecourse.kit import files
+from vaecourse.kit.data import celeba, store
+from vaecourse.kit.data.attributes import ATTR_NAMES, attr_index
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +87,7 @@ def test_prepare_from_kaggle_folder(kaggle):
     assert list(np.load(folder / "partition.npy")[:2]) == [0, 0]
     m = _manifest(folder)
     assert m["count"] == 12 and m["size"] == 24 and m["crop_box"] == list(celeba.CROP_BOX)
-    assert m["files"]["images.npy"]["sha256"] == store.file_digest(folder / "images.npy")
+    assert m["files"]["images.npy"]["sha256"] == files.file_digest(folder / "images.npy")
     assert m["report"]["skipped"] == {}
     # the crop is the documented box, resized (compare with a plain PIL crop)
     with Image.open(_image_dir(kaggle) / names[3]) as im:
@@ -209,7 +210,7 @@ def test_prepared_set_loads_without_the_source(kaggle, monkeypatch, capsys):
     import shutil
 
     import vaecourse
-    from vaecourse.data import load_faces
+    from vaecourse.kit.data import load_faces
 
     monkeypatch.setenv(celeba.ENV_CELEBA, str(kaggle))
     monkeypatch.setattr(celeba, "MIN_TRAIN", 1)

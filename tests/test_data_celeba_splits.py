@@ -4,8 +4,8 @@ sizes, and the fast label parser agreeing with the careful one."""
 import numpy as np
 import pytest
 
-from vaecourse.data import celeba
-from vaecourse.data.attributes import ATTR_NAMES
+from vaecourse.kit.data import celeba
+from vaecourse.kit.data.attributes import ATTR_NAMES
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +24,12 @@ def fake100(tmp_path_factory):
 def _attr_text(n, rng):
     rows = rng.choice([-1, 1], size=(n, len(ATTR_NAMES)))
     names = [f"{i + 1:06d}.jpg" for i in range(n)]
-    text = f"{n}\n" + " ".join(ATTR_NAMES) + "\n" + "".join(
-        nm + " " + " ".join(f"{v:2d}" for v in r) + "\n" for nm, r in zip(names, rows))
+    text = (
+        f"{n}\n"
+        + " ".join(ATTR_NAMES)
+        + "\n"
+        + "".join(nm + " " + " ".join(f"{v:2d}" for v in r) + "\n" for nm, r in zip(names, rows))
+    )
     return text, names, rows
 
 
@@ -44,18 +48,18 @@ def test_splits_follow_the_official_partition(fake100):
 
 def test_a_selection_prepares_only_the_named_files(fake100):
     chosen = [f"{i:06d}.jpg" for i in (1, 2, 3, 85, 86, 95, 96, 97)] + ["999999.jpg"]
-    folder = celeba.prepare_celeba(16, source=fake100, names=chosen, progress=False,
-                                   verbose=False)
+    folder = celeba.prepare_celeba(16, source=fake100, names=chosen, progress=False, verbose=False)
     assert (folder / "names.txt").read_text().split() == sorted(chosen)[:-1]
     manifest = celeba.store.validate(folder)
     assert manifest["selected_not_found"] == 1 and manifest["count"] == 8
-    other = celeba.prepare_celeba(16, source=fake100, names=chosen[:4], progress=False,
-                                  verbose=False)
-    assert other != folder                      # another selection, another cache folder
+    other = celeba.prepare_celeba(
+        16, source=fake100, names=chosen[:4], progress=False, verbose=False
+    )
+    assert other != folder  # another selection, another cache folder
 
 
 def test_too_few_images_is_a_clear_error_never_an_empty_validation_set(fake100, monkeypatch):
-    monkeypatch.setattr(celeba, "MIN_VAL", 11)    # the made-up set has 10 val images
+    monkeypatch.setattr(celeba, "MIN_VAL", 11)  # the made-up set has 10 val images
     with pytest.raises(celeba.CelebAError, match="validation images"):
         celeba.load_celeba(16, 70, 20, source=fake100, progress=False, verbose=False)
 
@@ -90,9 +94,10 @@ def test_keep_parses_only_the_named_rows():
     text, names, rows = _attr_text(500, rng)
     labels = celeba.parse_attributes(text, keep=set(names[:7]))
     assert sorted(labels.rows) == names[:7] and labels.not_kept == 493
-    assert not labels.problems                  # the count line still adds up
-    part = celeba.parse_partitions("".join(f"{n} {i % 3}\n" for i, n in enumerate(names)),
-                                   keep={names[4]})
+    assert not labels.problems  # the count line still adds up
+    part = celeba.parse_partitions(
+        "".join(f"{n} {i % 3}\n" for i, n in enumerate(names)), keep={names[4]}
+    )
     assert part.rows == {names[4]: 1} and part.not_kept == 499
 
 

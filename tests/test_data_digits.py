@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import vaecourse
-from vaecourse.data import ATTR_NAMES, attr_column, attr_index, digits, pick_indices, with_attr
+from vaecourse.kit.data import ATTR_NAMES, attr_column, attr_index, digits, pick_indices, with_attr
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaecourse.data import pipelines
+from vaecourse.kit.data import pipelines
 
 tf = pytest.importorskip("tensorflow")
 

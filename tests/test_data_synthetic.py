@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from vaecourse.data import ATTR_NAMES, attr_index, render_faces, store
-from vaecourse.data import faces as faces_mod
-from vaecourse.data.synthetic import CHUNK
+from vaecourse.kit.data import ATTR_NAMES, attr_index, render_faces, store
+from vaecourse.kit.data import faces as faces_mod
+from vaecourse.kit.data.synthetic import CHUNK
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from vaecourse import data, mechanisms, metrics, models
+from vaecourse import mechanisms, metrics, models
+from vaecourse.kit import data
 
 
 @pytest.fixture(scope="module")

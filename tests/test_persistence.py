@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from vaecourse import mechanisms, model_cache, models, training
-from vaecourse.kit import persistence
+from vaecourse import mechanisms, models, training
+from vaecourse.kit import model_cache, persistence
 from vaecourse.models import VAEConfig
 
 CFG = VAEConfig(input_shape=(16, 16, 3), filters=(4, 8), z_dim=3)

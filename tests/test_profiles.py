@@ -54,10 +54,10 @@ def test_book_runs_on_celeba_when_it_is_there(monkeypatch, capsys):
     monkeypatch.delenv(profiles.ENV_CELEBA)
     monkeypatch.setattr(profiles, "_NOTED", False)
     assert vaecourse.profile("book").dataset == "synthetic"
-    assert "synthetic faces" in capsys.readouterr().err       # one line says so
+    assert "synthetic faces" in capsys.readouterr().err  # one line says so
     vaecourse.profile("book")
-    assert capsys.readouterr().err == ""                      # once per process
-    assert vaecourse.profile("ci").dataset == "synthetic"     # ci never needs CelebA
+    assert capsys.readouterr().err == ""  # once per process
+    assert vaecourse.profile("ci").dataset == "synthetic"  # ci never needs CelebA
 
 
 def test_profiles_grow_from_ci_to_full():

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaecourse import bottleneck, gan, profiles, zoo
+from vaecourse import profiles
+from vaecourse.kit import zoo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_cache"
 TINY = dict(image_size=16, filters=(4, 8), z_dim=4)
@@ -46,13 +47,13 @@ def old_cache(tmp_path, monkeypatch):
         ),
         (
             "face_vae_dense-ci-89680db47775",
-            lambda P: bottleneck.dense_face_vae(P, 8, faces=NoFaces(), **TINY),
+            lambda P: zoo.face_vae_dense(P, 8, faces=NoFaces(), **TINY),
             lambda m: m.decoder,
         ),
         (
             "face_gan-ci-d7b7f4d519d2",
             # the plain DC-GAN it was cached as, before face_gan's defaults became the recipe
-            lambda P: gan.face_gan(P, faces=NoFaces(), **TINY, **PLAIN_DCGAN),
+            lambda P: zoo.face_gan(P, faces=NoFaces(), **TINY, **PLAIN_DCGAN),
             lambda m: m.generator,
         ),
     ],

@@ -1,9 +1,25 @@
 """vaecourse: the helper package of the Variational Autoencoder course.
 
-Chapters import what they teach from here::
+The taught layer -- what the chapters teach and show (``chapter.show_source``):
 
-    import vaecourse
-    from vaecourse import chapter, models, mechanisms, training, data, zoo, plots
+* ``models`` -- ``VAEConfig`` and presets, the losses, the ``Sampling`` layer, the encoder and
+  decoder builders, ``build_ae``, and the one encode/decode path;
+* ``mechanisms`` -- the four ways to add the KL loss, ``build_vae``;
+* ``pitfalls`` -- the historical forms that fail (Keras 2 closures, symbolic ``add_loss``);
+* ``eager`` -- what kind of tensor code sees, eager vs graph vs XLA (chapter IV);
+* ``training``, ``history`` -- the one ``fit``, the epoch log, the logged losses;
+* ``compare`` -- the four mechanisms on the same weights and clock (chapter VIII);
+* ``bottleneck`` -- the extra Dense layer and its parameters (chapter XII);
+* ``latent``, ``sharpness``, ``explorer`` -- latent draws and geometry, sharpening, the explorer;
+* ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- the measures the chapters trust;
+* ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.
+
+The machinery the chapters use but do not teach -- data preparation, caches and the model
+zoo, persistence, measurement, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer
+never imports the kit::
+
+    from vaecourse import chapter, mechanisms, plots
+    from vaecourse.kit import data, zoo
 
     P = chapter.start("X", "The VAE on faces")      # profile, seeds, figures
     faces = data.load_faces(P)                       # synthetic faces or CelebA

@@ -81,29 +81,3 @@ def encoder_parameters(config: VAEConfig, hidden: int | None = None) -> int:
     """Parameter count of the built encoder (with the extra Dense layer if ``hidden``)."""
     enc = build_dense_encoder(config, hidden) if hidden else build_encoder(config)
     return int(enc.count_params())
-
-
-def dense_face_vae(P, hidden: int, *, faces=None, epochs=None, **overrides):
-    """The face VAE of :func:`vaecourse.zoo.face_vae` with the extra Dense layer, trained on
-    the profile's faces once and then loaded from the model cache (like the zoo's models)."""
-    from .data import GENERATOR_VERSION, load_faces
-    from .model_cache import cached_model
-    from .zoo import face_vae_config, train_on_faces
-
-    config = face_vae_config(P, **overrides)
-    extra = {
-        "epochs": epochs or P.epochs,
-        "mechanism": 3,
-        "hidden": int(hidden),
-        "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}",
-    }
-    return cached_model(
-        "face_vae_dense",
-        config,
-        lambda cfg: build_dense_vae(cfg, hidden),
-        lambda model: train_on_faces(
-            model, faces if faces is not None else load_faces(P, verbose=False), P, epochs=epochs
-        ),
-        profile=P,
-        extra=extra,
-    )

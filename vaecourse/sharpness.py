@@ -34,22 +34,3 @@ def sharpen(images, factor: float) -> np.ndarray:
         ]
     )
     return out.astype("float32") / 255.0 if was_float else out
-
-
-def laplacian_variance(images) -> np.ndarray:
-    """Per image: variance of the 4-neighbour Laplacian of the grey image (values in [0, 1]).
-
-    A standard focus measure: blur removes the fine detail the Laplacian responds to, so a
-    blurred image scores low, a crisp one (or a noisy one) high.
-    """
-    x = np.asarray(images)
-    g = x.astype("float64") / 255.0 if x.dtype == np.uint8 else x.astype("float64")
-    g = g.mean(axis=-1) if g.ndim == 4 else g
-    lap = (
-        -4.0 * g[:, 1:-1, 1:-1]
-        + g[:, :-2, 1:-1]
-        + g[:, 2:, 1:-1]
-        + g[:, 1:-1, :-2]
-        + g[:, 1:-1, 2:]
-    )
-    return lap.reshape(len(g), -1).var(axis=1)

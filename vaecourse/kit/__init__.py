@@ -1,8 +1,11 @@
 """The course's machinery: what the chapters use but do not teach.
 
-* ``isolated`` -- run a function of the package in a fresh Python process (the one runner);
+* ``data`` -- synthetic faces, CelebA, digits, input pipelines, prepared-set stores;
+* ``zoo`` -- the trained models chapters share, through ``model_cache`` (train once, reuse);
+* ``files`` -- cache folders, atomic writes, the one lock and digest;
+* ``persistence`` -- saving and loading weights and whole models, atomically;
 * ``measure`` -- images per second and memory of input pipelines and of a training step;
-* ``persistence`` -- saving and loading weights and whole models, atomically.
+* ``isolated`` -- run a function of the package in a fresh Python process (the one runner).
 
 The taught layer (:mod:`vaecourse`) never imports from here; the kit builds on it.
 """

@@ -12,7 +12,7 @@ Python process (through :mod:`vaecourse.kit.isolated`) and reports its resident 
 after the imports, and the peak RSS while it fed batches (the peak counter is reset after the imports, where Linux allows it) --
 the difference is what the pipeline itself costs.
 
-The three ways of feeding batches (see :mod:`vaecourse.data.pipelines`):
+The three ways of feeding batches (see :mod:`vaecourse.kit.data.pipelines`):
 
 * ``"files"`` -- the file-streaming Python generator of the "VAE for CelebA" tutorial
   (decode, crop and resize JPEG files batch by batch);
@@ -129,7 +129,7 @@ class FeedResult:
 def _build(kind, images, paths, size, batch_size, seed):
     import numpy as np
 
-    from ..data import pipelines
+    from .data import pipelines
 
     if kind == "files":
         return pipelines.stream_from_files(

@@ -26,7 +26,7 @@ from .. import (
     mechanisms,  # noqa: F401  (registers the custom objects for load_model)
     models,
 )
-from ..io import atomic_path
+from .files import atomic_path
 
 PARTS = ("model", "encoder", "decoder")
 

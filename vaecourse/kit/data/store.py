@@ -5,7 +5,7 @@ A prepared set is a folder holding ``images.npy`` (uint8, memory-mapped when rea
 manifest records each file's byte count and SHA-256; a set counts as valid only when the
 manifest exists and every file matches it.  So an interrupted preparation (killed process,
 full disk, Ctrl-C) is never read as valid: the next run sees no or a mismatching manifest
-and prepares again from scratch.  Each file is written through :func:`vaecourse.io.atomic_path`,
+and prepares again from scratch.  Each file is written through :func:`vaecourse.kit.files.atomic_path`,
 and one preparation at a time holds the folder's lock.
 """
 
@@ -15,27 +15,18 @@ import contextlib
 import hashlib
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..io import read_json, write_json_atomic
+from ..files import file_digest, locked, read_json, write_json_atomic
+from .attributes import ATTR_NAMES, attr_index
+from .synthetic import GENERATOR_VERSION
 
 MANIFEST = "manifest.json"
 FORMAT = 1
 _EDGE = 1 << 20  # bytes hashed at each end for the quick check on every load
-
-
-def file_digest(path: str | os.PathLike, chunk: int = 1 << 24) -> str:
-    """SHA-256 of a whole file, read in chunks (RAM stays small)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
 
 
 def quick_digest(path: str | os.PathLike) -> str:
@@ -60,26 +51,17 @@ def describe_file(path: Path) -> dict:
 
 
 @contextlib.contextmanager
-def locked(folder: Path):
-    """Hold an exclusive lock on ``folder`` (released when the process ends, even killed).
+def preparing(folder: Path):
+    """Hold the lock of ``folder`` while a set is prepared in it.
 
     With the lock held, leftover ``*.part*`` files can only come from a dead run, so they
     are removed.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / ".lock", "a+")
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # Windows: no advisory locks; one run at a time is on the user
-            pass
+    with locked(folder / ".lock"):
         for stale in folder.glob(".*.part*"):
             stale.unlink(missing_ok=True)
         yield
-    finally:
-        fh.close()
 
 
 def check_free_space(folder: Path, needed: int) -> None:
@@ -140,3 +122,47 @@ def validate(folder: Path, expect: dict | None = None, *, full: bool = False) ->
 def open_images(folder: Path, name: str = "images.npy") -> np.ndarray:
     """Memory-map a prepared array read-only: pages load on access, RAM stays small."""
     return np.load(folder / name, mmap_mode="r")
+
+
+@dataclass
+class FaceSet:
+    """Images (uint8, (n, s, s, 3)) and ±1 attributes, split into train, val and test.
+
+    ``test`` is held out from everything, training and model selection alike: the measures
+    compare model samples against it as the "real" reference.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    attrs_train: np.ndarray
+    attrs_val: np.ndarray
+    source: str  # "synthetic" or "celeba"
+    size: int
+    path: Path  # the prepared folder
+    manifest: dict = field(repr=False, default_factory=dict)
+    attr_names: tuple = ATTR_NAMES
+    partition: np.ndarray | None = None  # CelebA's official split (0/1/2), all images
+    names: list | None = None  # CelebA file names, all images
+    test: np.ndarray | None = None
+    attrs_test: np.ndarray | None = None
+
+    def attr(self, name: str, split: str = "train") -> np.ndarray:
+        """The ±1 column of attribute ``name`` for ``split`` ("train", "val" or "test")."""
+        attrs = {"train": self.attrs_train, "val": self.attrs_val, "test": self.attrs_test}[split]
+        return attrs[:, attr_index(name)]
+
+    @property
+    def tag(self) -> str:
+        """Which images these are, for cache keys: the synthetic generator's version, or
+        the prepared CelebA selection (the book subset or all of it)."""
+        if self.source == "synthetic":
+            return f"synthetic-v{GENERATOR_VERSION}"
+        return "celeba-" + str(self.manifest.get("selection") or "all")
+
+    def describe(self) -> str:
+        n_test = 0 if self.test is None else len(self.test)
+        return (
+            f"faces: {self.source} {self.size}x{self.size}x3 uint8, "
+            f"train={len(self.train):,} val={len(self.val):,} test={n_test:,} "
+            f"(cache folder {self.path.name})"
+        )

@@ -71,7 +71,7 @@ def attr_index(name: str) -> int:
     close = difflib.get_close_matches(str(name), ATTR_NAMES, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise KeyError(
-        f"unknown CelebA attribute {name!r}.{hint} The 40 names are in vaecourse.data.ATTR_NAMES."
+        f"unknown CelebA attribute {name!r}.{hint} The 40 names are in vaecourse.kit.data.ATTR_NAMES."
     )
 
 

@@ -15,7 +15,6 @@ pytest-xdist running two notebooks): the second waits and then loads what the fi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,9 +25,9 @@ from pathlib import Path
 
 import keras
 
-from . import history as hist
-from .io import atomic_path, cache_dir, write_json_atomic
-from .kit.persistence import build_optimizer
+from .. import history as hist
+from .files import atomic_path, cache_dir, file_digest, locked, write_json_atomic
+from .persistence import build_optimizer
 
 CACHE_VERSION = 1  # bump when training code changes in a way that invalidates old models
 WEIGHTS_FILE = "model.weights.h5"
@@ -68,30 +67,6 @@ def cache_key(name: str, config, profile=None, extra=None) -> str:
     return f"{name}-{getattr(profile, 'name', 'noprofile')}-{digest[:12]}"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock across processes (released by the OS if a process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # not on POSIX: atomic renames still keep entries consistent
-        yield
-        return
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def read_entry(directory: Path, key: str):
     """The entry dict if ``directory`` holds a complete, intact entry for ``key``; else a
     string saying why not."""
@@ -106,7 +81,7 @@ def read_entry(directory: Path, key: str):
         return "entry written for another key/version"
     if not weights.exists():
         return "weight file missing"
-    if _sha256(weights) != entry.get("weights_sha256"):
+    if file_digest(weights) != entry.get("weights_sha256"):
         return "weight file does not match its checksum (partial or corrupt)"
     return entry
 
@@ -130,7 +105,7 @@ def cached_model(
     key = cache_key(name, config, profile, extra)
     directory = cache_dir("models", key)
     say = print if verbose else (lambda *a, **k: None)
-    with _locked(directory / ".lock"):
+    with locked(directory / ".lock"):
         model = build_fn(config)
         entry = None if force else read_entry(directory, key)
         if isinstance(entry, dict):
@@ -160,7 +135,7 @@ def cached_model(
                 "profile": _profile_dict(profile),
                 "extra": extra,
                 "history": history,
-                "weights_sha256": _sha256(weights),
+                "weights_sha256": file_digest(weights),
                 "keras": keras.__version__,
                 "pid": os.getpid(),
                 "train_seconds": train_seconds,

@@ -1,15 +1,23 @@
-"""Where caches live and how they are written: atomically, so an interrupted run never
-leaves a half-written file that a later run would take as valid."""
+"""Where caches live and how they are written: atomically, under a lock, with a digest.
+
+* :func:`cache_dir` -- ``$VAECOURSE_CACHE`` (default ``~/.cache/vaecourse``) and below;
+* :func:`atomic_path` -- write under a temporary name, rename when complete, so an interrupted
+  run never leaves a half-written file that a later run would take as valid;
+* :func:`locked` -- one process at a time (two notebooks preparing the same data or training
+  the same model): the second waits, then finds the first one's result;
+* :func:`file_digest` -- the SHA-256 that tells an intact file from a partial or corrupt one.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
-ENV_CACHE = "VAECOURSE_CACHE"
+from ..profiles import ENV_CACHE
 
 
 def cache_dir(*parts: str) -> Path:
@@ -56,3 +64,31 @@ def read_json(path: str | os.PathLike, default=None):
     if not path.exists():
         return default
     return json.loads(path.read_text())
+
+
+@contextlib.contextmanager
+def locked(lock_file: str | os.PathLike):
+    """Hold an exclusive lock on ``lock_file`` (created if needed) across processes; the OS
+    releases it when a process dies, so a killed run never blocks the next one."""
+    lock_file = Path(lock_file)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as f:
+        try:
+            import fcntl
+        except ImportError:  # not on POSIX: atomic renames still keep files consistent
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def file_digest(path: str | os.PathLike, chunk: int = 1 << 24) -> str:
+    """SHA-256 of a whole file, read in chunks (RAM stays small)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

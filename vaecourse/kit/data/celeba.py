@@ -18,6 +18,7 @@ JPEG decoder's draft mode (it can decode at 1/2, 1/4 or 1/8 size directly) and a
 pool.  Images that cannot be used are counted by reason and listed in ``skipped.txt``;
 the manifest keeps the counts, and a summary line is printed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,17 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, cache_dir
-from ..profiles import ENV_CELEBA
+from ...profiles import ENV_CELEBA, CelebAError
+from ..files import atomic_path, cache_dir
 from . import store
 from .attributes import ATTR_NAMES, N_ATTRS
 
 KAGGLE_HANDLE = "jessicali9530/celeba-dataset"
-ALIGNED_SIZE = (178, 218)                 # (width, height) of img_align_celeba
-CROP_BOX = (15, 40, 163, 188)             # left, top, right, bottom in the aligned image
+ALIGNED_SIZE = (178, 218)  # (width, height) of img_align_celeba
+CROP_BOX = (15, 40, 163, 188)  # left, top, right, bottom in the aligned image
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-_ASPECT_TOL = 0.03                        # other sizes are accepted at CelebA's aspect ratio
-BATCH = 256                               # images per job sent to a worker
+_ASPECT_TOL = 0.03  # other sizes are accepted at CelebA's aspect ratio
+BATCH = 256  # images per job sent to a worker
 
 HOW_TO_GET = (
     "How to get CelebA (about 1.4 GB):\n"
@@ -55,11 +56,8 @@ HOW_TO_GET = (
     "images (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), unpack, and set\n"
     f"      {ENV_CELEBA}=/path/to/folder;\n"
     f"  * from a zip: set {ENV_CELEBA}=/path/to/archive.zip (no need to unpack).\n"
-    "Without CelebA, set VAECOURSE_DATA=synthetic to use the course's synthetic faces.")
-
-
-class CelebAError(RuntimeError):
-    """CelebA is missing, empty or unreadable; the message says what to do."""
+    "Without CelebA, set VAECOURSE_DATA=synthetic to use the course's synthetic faces."
+)
 
 
 # ----------------------------------------------------------------------------- label files
@@ -67,12 +65,12 @@ class CelebAError(RuntimeError):
 class Labels:
     """A parsed attribute or partition file plus what was wrong with it."""
 
-    names: list                           # column names
-    rows: dict                            # file name -> np.int8 row
-    malformed: list = field(default_factory=list)   # (line number, text) of bad rows
-    declared: int | None = None           # the count line of the .txt form
+    names: list  # column names
+    rows: dict  # file name -> np.int8 row
+    malformed: list = field(default_factory=list)  # (line number, text) of bad rows
+    declared: int | None = None  # the count line of the .txt form
     duplicates: int = 0
-    not_kept: int = 0                     # rows left out because ``keep`` did not name them
+    not_kept: int = 0  # rows left out because ``keep`` did not name them
 
     @property
     def problems(self) -> dict:
@@ -108,7 +106,7 @@ def _fast_rows(body: list, width: int, csv: bool):
     if csv:
         joined = joined.replace(",", " ")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")          # a bad token ends parsing with a warning
+        warnings.simplefilter("error")  # a bad token ends parsing with a warning
         try:
             values = np.fromstring(joined, dtype=np.int64, sep=" ")
         except (ValueError, DeprecationWarning):
@@ -159,9 +157,11 @@ def parse_attributes(text: str, *, csv: bool | None = None, keep=None) -> Labels
         header = header[1:]
     unknown = [h for h in header if h not in ATTR_NAMES]
     if unknown or len(header) != N_ATTRS:
-        raise CelebAError(f"the attribute file's header is not CelebA's 40 names "
-                          f"(got {len(header)} columns, unknown: {unknown[:5]})")
-    order = [header.index(name) for name in ATTR_NAMES]   # columns in ATTR_NAMES order
+        raise CelebAError(
+            f"the attribute file's header is not CelebA's 40 names "
+            f"(got {len(header)} columns, unknown: {unknown[:5]})"
+        )
+    order = [header.index(name) for name in ATTR_NAMES]  # columns in ATTR_NAMES order
     body, not_kept = _kept(lines[1:], keep, csv)
     fast = _fast_rows(body, N_ATTRS, csv)
     if fast is not None:
@@ -169,7 +169,7 @@ def parse_attributes(text: str, *, csv: bool | None = None, keep=None) -> Labels
         values = values[:, order]
         rows = dict(zip(names, values))
         return Labels(list(ATTR_NAMES), rows, [], declared, len(names) - len(rows), not_kept)
-    if keep is not None:                  # line numbers are reported for the whole file
+    if keep is not None:  # line numbers are reported for the whole file
         body, not_kept = lines[1:], 0
     rows, malformed, dup = {}, [], 0
     for number, line in enumerate(body, start=3 if declared is not None else 2):
@@ -205,7 +205,7 @@ def parse_partitions(text: str, *, keep=None) -> Labels:
                 not_kept += 1
                 continue
             rows[parts[0]] = int(parts[1])
-        elif number == 1:                    # the csv header
+        elif number == 1:  # the csv header
             continue
         else:
             malformed.append((number, line[:80]))
@@ -217,12 +217,12 @@ def parse_partitions(text: str, *, keep=None) -> Labels:
 class Source:
     """Where the images and label files are: a folder, or members of a zip."""
 
-    origin: str                     # what the user gave, or "kagglehub"
-    zip_path: Path | None           # images inside this zip, or None for files on disk
-    images: list                    # sorted (file name, path or zip member)
-    attr_file: object = None        # Path, or ("zip", member)
+    origin: str  # what the user gave, or "kagglehub"
+    zip_path: Path | None  # images inside this zip, or None for files on disk
+    images: list  # sorted (file name, path or zip member)
+    attr_file: object = None  # Path, or ("zip", member)
     partition_file: object = None
-    ignored: int = 0                # files in the image folder that are not images
+    ignored: int = 0  # files in the image folder that are not images
 
     def read_text(self, ref) -> str:
         if isinstance(ref, tuple):
@@ -246,14 +246,17 @@ def _source_from_zip(zpath: Path, origin: str, extra_label_dirs=()) -> Source:
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
     names = [m.filename for m in members]
-    images = [(Path(n).name, n) for n in names
-              if n.lower().endswith(IMAGE_EXTS) and not Path(n).name.startswith(".")]
+    images = [
+        (Path(n).name, n)
+        for n in names
+        if n.lower().endswith(IMAGE_EXTS) and not Path(n).name.startswith(".")
+    ]
     labels = [("zip", n) for n in names if Path(n).name.lower().startswith("list_")]
     attr = _pick_label_file([n for _, n in labels], "list_attr_celeba")
     part = _pick_label_file([n for _, n in labels], "list_eval_partition")
     attr = ("zip", attr) if attr else None
     part = ("zip", part) if part else None
-    for d in extra_label_dirs:          # the original release keeps labels beside the zip
+    for d in extra_label_dirs:  # the original release keeps labels beside the zip
         # only the folder and its children (Anno/, Eval/): it may be a big Downloads folder
         files = [p for pat in ("list_*", "*/list_*") for p in Path(d).glob(pat) if p.is_file()]
         attr = attr or _pick_label_file(files, "list_attr_celeba")
@@ -283,17 +286,21 @@ def _source_from_folder(root: Path, origin: str) -> Source:
     part = _pick_label_file(label_files, "list_eval_partition")
     if counts:
         image_dir = max(counts, key=lambda d: (counts[d], -len(d)))
-        images = sorted((fn, Path(image_dir) / fn) for fn in os.listdir(image_dir)
-                        if fn.lower().endswith(IMAGE_EXTS) and not fn.startswith("."))
+        images = sorted(
+            (fn, Path(image_dir) / fn)
+            for fn in os.listdir(image_dir)
+            if fn.lower().endswith(IMAGE_EXTS) and not fn.startswith(".")
+        )
         return Source(origin, None, images, attr, part, others.get(image_dir, 0))
-    if zips:                                  # e.g. the original Img/img_align_celeba.zip
+    if zips:  # e.g. the original Img/img_align_celeba.zip
         best = max(zips, key=lambda z: ("align" in z.name.lower(), z.stat().st_size))
         src = _source_from_zip(best, origin, extra_label_dirs=[root])
         src.attr_file = src.attr_file or attr
         src.partition_file = src.partition_file or part
         return src
-    raise CelebAError(f"no images (*.jpg, *.jpeg, *.png) or zip file found in {root}.\n"
-                      f"{HOW_TO_GET}")
+    raise CelebAError(
+        f"no images (*.jpg, *.jpeg, *.png) or zip file found in {root}.\n{HOW_TO_GET}"
+    )
 
 
 def origin_of(source=None) -> str:
@@ -311,11 +318,16 @@ def find_source(source: str | os.PathLike | None = None, *, download: bool = Tru
     if given:
         path = Path(origin_of(source))
         if not path.exists():
-            raise CelebAError(f"CelebA source {path} does not exist (from "
-                              f"{'the source argument' if source else '$' + ENV_CELEBA}).\n"
-                              f"{HOW_TO_GET}")
-        src = (_source_from_folder(path, str(path)) if path.is_dir()
-               else _source_from_zip(path, str(path), extra_label_dirs=[path.parent]))
+            raise CelebAError(
+                f"CelebA source {path} does not exist (from "
+                f"{'the source argument' if source else '$' + ENV_CELEBA}).\n"
+                f"{HOW_TO_GET}"
+            )
+        src = (
+            _source_from_folder(path, str(path))
+            if path.is_dir()
+            else _source_from_zip(path, str(path), extra_label_dirs=[path.parent])
+        )
     elif download:
         src = _source_from_folder(Path(_kaggle_download()), "kagglehub:" + KAGGLE_HANDLE)
     else:
@@ -329,13 +341,16 @@ def _kaggle_download() -> str:
     try:
         import kagglehub
     except ImportError as e:
-        raise CelebAError(f"CelebA is not available locally and the package kagglehub "
-                          f"is not installed.\n{HOW_TO_GET}") from e
+        raise CelebAError(
+            f"CelebA is not available locally and the package kagglehub "
+            f"is not installed.\n{HOW_TO_GET}"
+        ) from e
     try:
         return kagglehub.dataset_download(KAGGLE_HANDLE)
     except Exception as e:  # network, credentials, quota: all end the same way for us
-        raise CelebAError(f"kagglehub could not download {KAGGLE_HANDLE}: "
-                          f"{type(e).__name__}: {e}\n{HOW_TO_GET}") from e
+        raise CelebAError(
+            f"kagglehub could not download {KAGGLE_HANDLE}: {type(e).__name__}: {e}\n{HOW_TO_GET}"
+        ) from e
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -348,8 +363,8 @@ def crop_box_for(width: int, height: int) -> tuple | None:
     if abs((width / height) / (aw / ah) - 1) > _ASPECT_TOL:
         return None
     sx, sy = width / aw, height / ah
-    l, t, r, b = CROP_BOX
-    return (l * sx, t * sy, r * sx, b * sy)
+    left, top, right, bottom = CROP_BOX
+    return (left * sx, top * sy, right * sx, bottom * sy)
 
 
 class SkipImage(Exception):
@@ -380,8 +395,11 @@ def decode_face(data, size: int) -> tuple:
         width, height = im.size
         box = crop_box_for(width, height)
         if box is None:
-            raise SkipImage("wrong_size", f"{width}x{height}, expected {ALIGNED_SIZE[0]}x"
-                                          f"{ALIGNED_SIZE[1]} or the same aspect ratio")
+            raise SkipImage(
+                "wrong_size",
+                f"{width}x{height}, expected {ALIGNED_SIZE[0]}x"
+                f"{ALIGNED_SIZE[1]} or the same aspect ratio",
+            )
         mode = im.mode
         crop_w = box[2] - box[0]
         # let libjpeg decode at 1/2, 1/4, 1/8 scale while the crop stays >= size pixels
@@ -392,10 +410,10 @@ def decode_face(data, size: int) -> tuple:
             im.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise SkipImage("corrupt", str(e)) from e
-        f = im.size[0] / width                   # the draft's reduction
+        f = im.size[0] / width  # the draft's reduction
         box = tuple(c * f for c in box)
         if im.mode != "RGB":
-            im = im.convert("RGB")               # grayscale, RGBA, CMYK, palette ...
+            im = im.convert("RGB")  # grayscale, RGBA, CMYK, palette ...
         out = im.resize((size, size), Image.BILINEAR, box=box)
         return np.asarray(out, np.uint8), mode
 
@@ -405,7 +423,7 @@ _ZIPS = {}
 
 def _read_member(zip_path, member) -> bytes:
     zf = _ZIPS.get(zip_path)
-    if zf is None:                               # one open zip per worker process
+    if zf is None:  # one open zip per worker process
         zf = _ZIPS[zip_path] = zipfile.ZipFile(zip_path)
     return zf.read(member)
 
@@ -435,7 +453,7 @@ def _decode_job(args):
         out[len(kept)] = arr
         kept.append(i)
         modes[mode] = modes.get(mode, 0) + 1
-    return out[:len(kept)], kept, skipped, modes
+    return out[: len(kept)], kept, skipped, modes
 
 
 # ----------------------------------------------------------------------------- preparing
@@ -451,9 +469,15 @@ def celeba_folder(size: int, n: int | None, source=None, names=None) -> Path:
     return cache_dir("faces", f"celeba-{size}px-crop{crop}-n{which}-src{tag}")
 
 
-def _expect(size, n, source, names=None):
-    out = {"source": "celeba", "size": int(size), "crop_box": list(CROP_BOX),
-           "requested": None if n is None else int(n), "origin": origin_of(source)}
+def expected_manifest(size, n, source, names=None):
+    """The manifest entries a prepared CelebA set of this size, count, origin and selection has."""
+    out = {
+        "source": "celeba",
+        "size": int(size),
+        "crop_box": list(CROP_BOX),
+        "requested": None if n is None else int(n),
+        "origin": origin_of(source),
+    }
     if names is not None:
         out["selection"] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
     return out
@@ -469,11 +493,18 @@ def book_subset() -> list:
     return BOOK_SUBSET_FILE.read_text().split()
 
 
-def prepare_celeba(size: int = 96, n: int | None = None, *,
-                   source: str | os.PathLike | None = None, names=None,
-                   workers: int | None = None,
-                   force: bool = False, progress: bool = True, verbose: bool = True,
-                   _stop_after: int | None = None) -> Path:
+def prepare_celeba(
+    size: int = 96,
+    n: int | None = None,
+    *,
+    source: str | os.PathLike | None = None,
+    names=None,
+    workers: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    verbose: bool = True,
+    _stop_after: int | None = None,
+) -> Path:
     """Crop, resize and store the first ``n`` CelebA images (all when None), or the images
     named in ``names`` (a list of file names, e.g. :func:`book_subset`); returns the
     folder with ``images.npy``, ``attrs.npy``, ``partition.npy``, ``names.txt``.
@@ -485,7 +516,7 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
     size = int(size)
     names = None if names is None else sorted(set(names))
     folder = celeba_folder(size, n, source, names)
-    expect = _expect(size, n, source, names)
+    expect = expected_manifest(size, n, source, names)
     if not force and store.validate(folder, expect):
         return folder
     src = find_source(source)
@@ -496,50 +527,67 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
         refs = [r for r in refs if r[0] in wanted]
         not_found = len(wanted) - len(refs)
         if not refs:
-            raise CelebAError(f"none of the {len(wanted):,} selected CelebA files is in "
-                              f"{src.origin}.\n{HOW_TO_GET}")
+            raise CelebAError(
+                f"none of the {len(wanted):,} selected CelebA files is in "
+                f"{src.origin}.\n{HOW_TO_GET}"
+            )
     if n is not None:
-        refs = refs[:int(n)]
+        refs = refs[: int(n)]
     total = len(refs)
 
     def read_labels():
         # runs in a thread while the worker processes decode: the main process only waits
         # for their results, so parsing 2 x 202,599 label rows costs no wall time
         keep = {name for name, _ in refs}
-        return ((parse_attributes(src.read_text(src.attr_file), keep=keep)
-                 if src.attr_file is not None else None),
-                (parse_partitions(src.read_text(src.partition_file), keep=keep)
-                 if src.partition_file is not None else None))
+        return (
+            (
+                parse_attributes(src.read_text(src.attr_file), keep=keep)
+                if src.attr_file is not None
+                else None
+            ),
+            (
+                parse_partitions(src.read_text(src.partition_file), keep=keep)
+                if src.partition_file is not None
+                else None
+            ),
+        )
+
     from .parallel import cpu_workers, process_pool
+
     workers = cpu_workers() if workers is None else max(1, int(workers))
     if total < 2 * BATCH:
-        workers = 1                                # a pool costs more than it saves
+        workers = 1  # a pool costs more than it saves
 
-    with store.locked(folder):
+    with store.preparing(folder):
         if not force and store.validate(folder, expect):
             return folder
         store.start(folder)
         store.check_free_space(folder, total * size * size * 3 + total * (N_ATTRS + 1))
-        jobs = [(str(src.zip_path) if src.zip_path else None,
-                 [str(r) for _, r in refs[i:i + BATCH]], size)
-                for i in range(0, total, BATCH)]
+        jobs = [
+            (
+                str(src.zip_path) if src.zip_path else None,
+                [str(r) for _, r in refs[i : i + BATCH]],
+                size,
+            )
+            for i in range(0, total, BATCH)
+        ]
         names, skipped, modes = [], [], {}
         t0 = time.perf_counter()
         bar = _progress(total, progress)
         with atomic_path(folder / "images.npy") as tmp:
-            images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                               shape=(total, size, size, 3))
+            images = np.lib.format.open_memmap(
+                tmp, mode="w+", dtype=np.uint8, shape=(total, size, size, 3)
+            )
             count = 0
 
             def take(j, result):
                 nonlocal count
                 arr, kept, skip, mode_counts = result
                 base = j * BATCH
-                images[count:count + len(kept)] = arr
+                images[count : count + len(kept)] = arr  # noqa: F821 (the memmap above; ruff sees its later del)
                 count += len(kept)
                 names.extend(refs[base + k][0] for k in kept)
-                skipped.extend((refs[base + k][0], reason, detail)
-                               for k, reason, detail in skip)
+                skipped.extend((refs[base + k][0], reason, detail) for k, reason, detail in skip)
                 for m, c in mode_counts.items():
                     modes[m] = modes.get(m, 0) + c
                 bar.update(len(kept) + len(skip))
@@ -557,9 +605,11 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
             images.flush()
             del images
             if count == 0:
-                raise CelebAError(f"none of the {total} image files in {src.origin} could "
-                                  f"be used ({_summary(skipped)}).\n{HOW_TO_GET}")
-            if count < total:                      # shrink: the header holds the shape
+                raise CelebAError(
+                    f"none of the {total} image files in {src.origin} could "
+                    f"be used ({_summary(skipped)}).\n{HOW_TO_GET}"
+                )
+            if count < total:  # shrink: the header holds the shape
                 _truncate_npy(tmp, count, (size, size, 3))
         seconds = time.perf_counter() - t0
 
@@ -568,7 +618,7 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
         for i, name in enumerate(names):
             row = labels.rows.get(name) if labels else None
             if row is None:
-                missing += 1                        # unknown stays 0
+                missing += 1  # unknown stays 0
             else:
                 attrs[i] = row
         partition = np.full(count, -1, np.int8)
@@ -588,22 +638,35 @@ def prepare_celeba(size: int = 96, n: int | None = None, *,
             "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
             "ignored_files": src.ignored,
             "attributes": {
-                "file": str(src.attr_file[1] if isinstance(src.attr_file, tuple)
-                            else src.attr_file),
+                "file": str(
+                    src.attr_file[1] if isinstance(src.attr_file, tuple) else src.attr_file
+                ),
                 "images_without_row": missing,
                 "rows_without_image": labels.not_kept if labels else 0,
                 **(labels.problems if labels else {}),
             },
-            "partition_file": str(src.partition_file[1] if isinstance(src.partition_file,
-                                                                      tuple)
-                                  else src.partition_file),
+            "partition_file": str(
+                src.partition_file[1]
+                if isinstance(src.partition_file, tuple)
+                else src.partition_file
+            ),
         }
         manifest = store.finish(
-            folder, ["images.npy", "attrs.npy", "partition.npy", "names.txt", "skipped.txt"],
-            dict(expect, count=count, files_seen=total, selected_not_found=not_found,
-                 zip=str(src.zip_path) if src.zip_path else None, resample="bilinear",
-                 attr_names=list(ATTR_NAMES), report=report, seconds=round(seconds, 2),
-                 images_per_second=round(total / seconds, 1) if seconds > 0 else None))
+            folder,
+            ["images.npy", "attrs.npy", "partition.npy", "names.txt", "skipped.txt"],
+            dict(
+                expect,
+                count=count,
+                files_seen=total,
+                selected_not_found=not_found,
+                zip=str(src.zip_path) if src.zip_path else None,
+                resample="bilinear",
+                attr_names=list(ATTR_NAMES),
+                report=report,
+                seconds=round(seconds, 2),
+                images_per_second=round(total / seconds, 1) if seconds > 0 else None,
+            ),
+        )
     if verbose:
         print(_report_line(manifest, folder), file=sys.stderr)
     return folder
@@ -613,8 +676,9 @@ def _truncate_npy(path, count, item_shape):
     """Rewrite a .npy so its header says ``count`` rows, copying the kept rows."""
     old = np.load(path, mmap_mode="r")
     tmp = Path(str(path) + ".shrink.npy")
-    new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                    shape=(count,) + tuple(item_shape))
+    new = np.lib.format.open_memmap(
+        tmp, mode="w+", dtype=np.uint8, shape=(count,) + tuple(item_shape)
+    )
     step = 4096
     for i in range(0, count, step):
         j = min(i + step, count)
@@ -640,19 +704,25 @@ def _report_line(manifest: dict, folder: Path) -> str:
     rep = manifest["report"]
     skipped = rep["skipped"]
     att = rep["attributes"]
-    bits = [f"prepared {manifest['count']:,} CelebA images {manifest['size']}px "
-            f"from {manifest['origin']} in {manifest['seconds']} s "
-            f"({manifest['images_per_second']} img/s)"]
+    bits = [
+        f"prepared {manifest['count']:,} CelebA images {manifest['size']}px "
+        f"from {manifest['origin']} in {manifest['seconds']} s "
+        f"({manifest['images_per_second']} img/s)"
+    ]
     if skipped:
-        bits.append("SKIPPED " + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
-                    + f" (list: {folder / 'skipped.txt'})")
+        bits.append(
+            "SKIPPED "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
+            + f" (list: {folder / 'skipped.txt'})"
+        )
     if rep["converted_modes"]:
-        bits.append("converted to RGB: " + ", ".join(
-            f"{k}: {v}" for k, v in sorted(rep["converted_modes"].items())))
+        bits.append(
+            "converted to RGB: "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(rep["converted_modes"].items()))
+        )
     if rep["ignored_files"]:
         bits.append(f"ignored non-image files: {rep['ignored_files']}")
-    for key in ("images_without_row", "rows_without_image", "malformed_rows",
-                "duplicate_rows"):
+    for key in ("images_without_row", "rows_without_image", "malformed_rows", "duplicate_rows"):
         if att.get(key):
             bits.append(f"attributes {key.replace('_', ' ')}: {att[key]}")
     if att.get("file") == "None":
@@ -666,32 +736,34 @@ def _progress(total, enabled):
     except ImportError:
         enabled = False
     if not enabled:
+
         class _Null:
             def update(self, n):
                 pass
 
             def close(self):
                 pass
+
         return _Null()
-    return tqdm(total=total, unit="img", desc="preparing CelebA", mininterval=1.0,
-                file=sys.stderr)
+    return tqdm(total=total, unit="img", desc="preparing CelebA", mininterval=1.0, file=sys.stderr)
 
 
-MIN_TRAIN = 64     # fewer training images than this is no experiment
-MIN_VAL = 8        # a validation set is never empty
+MIN_TRAIN = 64  # fewer training images than this is no experiment
+MIN_VAL = 8  # a validation set is never empty
 
 
 def _take(images, idx):
     """Rows ``idx`` of a memory map: a slice (no copy) when they are contiguous, as CelebA's
     official partitions are in file-name order; a copy otherwise (the book subset)."""
     if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
-        return images[idx[0]:idx[-1] + 1]
+        return images[idx[0] : idx[-1] + 1]
     return np.asarray(images[idx])
 
 
-def load_celeba(size: int, n_train: int, n_val: int, *, source=None, names=None,
-                verbose: bool = True, **kw):
-    """The prepared CelebA as a :class:`~vaecourse.data.faces.FaceSet`, split by CelebA's
+def load_celeba(
+    size: int, n_train: int, n_val: int, *, source=None, names=None, verbose: bool = True, **kw
+):
+    """The prepared CelebA as a :class:`~vaecourse.kit.data.store.FaceSet`, split by CelebA's
     official partition: the first ``n_train`` images of *train*, the first ``n_val`` of
     *val*, and up to ``n_val`` of *test* (the "real" reference of the measures).  The
     official split is identity-disjoint: no person of val or test appears in train.
@@ -701,7 +773,7 @@ def load_celeba(size: int, n_train: int, n_val: int, *, source=None, names=None,
     used with a note; fewer than :data:`MIN_TRAIN` training or :data:`MIN_VAL` validation
     images raise :class:`CelebAError`.
     """
-    from .faces import FaceSet
+    from .store import FaceSet
 
     # every partition is needed, so the whole set (or the whole selection) is prepared
     folder = prepare_celeba(size, None, source=source, names=names, verbose=verbose, **kw)
@@ -711,32 +783,49 @@ def load_celeba(size: int, n_train: int, n_val: int, *, source=None, names=None,
     partition = np.load(folder / "partition.npy")
     if (partition < 0).all():
         count = len(images)
-        partition = np.where(np.arange(count) < 0.8 * count, 0,
-                             np.where(np.arange(count) < 0.9 * count, 1, 2)).astype(np.int8)
+        partition = np.where(
+            np.arange(count) < 0.8 * count, 0, np.where(np.arange(count) < 0.9 * count, 1, 2)
+        ).astype(np.int8)
         if verbose:
             print("note: no partition file: split in file-name order 80/10/10", file=sys.stderr)
     idx = {k: np.flatnonzero(partition == p) for k, p in (("train", 0), ("val", 1), ("test", 2))}
     want = {"train": n_train, "val": n_val, "test": n_val}
-    idx = {k: v[:want[k]] for k, v in idx.items()}
+    idx = {k: v[: want[k]] for k, v in idx.items()}
     if len(idx["train"]) < MIN_TRAIN or len(idx["val"]) < MIN_VAL:
         raise CelebAError(
             f"CelebA in {manifest.get('origin', folder)} has {len(idx['train']):,} training and "
             f"{len(idx['val']):,} validation images (official partition); at least "
-            f"{MIN_TRAIN} and {MIN_VAL} are needed.\n{HOW_TO_GET}")
+            f"{MIN_TRAIN} and {MIN_VAL} are needed.\n{HOW_TO_GET}"
+        )
     short = [f"{k} {len(idx[k]):,} of {want[k]:,}" for k in idx if len(idx[k]) < want[k]]
     if short and verbose:
-        print(f"note: CelebA has fewer images than asked for: {', '.join(short)}",
-              file=sys.stderr)
-    return FaceSet(_take(images, idx["train"]), _take(images, idx["val"]),
-                   _take(attrs, idx["train"]), _take(attrs, idx["val"]), "celeba", size, folder,
-                   manifest, partition=partition, names=(folder / "names.txt").read_text().split(),
-                   test=_take(images, idx["test"]), attrs_test=_take(attrs, idx["test"]))
+        print(f"note: CelebA has fewer images than asked for: {', '.join(short)}", file=sys.stderr)
+    return FaceSet(
+        _take(images, idx["train"]),
+        _take(images, idx["val"]),
+        _take(attrs, idx["train"]),
+        _take(attrs, idx["val"]),
+        "celeba",
+        size,
+        folder,
+        manifest,
+        partition=partition,
+        names=(folder / "names.txt").read_text().split(),
+        test=_take(images, idx["test"]),
+        attrs_test=_take(attrs, idx["test"]),
+    )
 
 
 # ----------------------------------------------------------------------------- a made-up CelebA
-def write_fake_celeba(folder: str | os.PathLike, n: int, *, seed: int = 0,
-                      layout: str = "kaggle", quality: int = 90, workers: int | None = None
-                      ) -> Path:
+def write_fake_celeba(
+    folder: str | os.PathLike,
+    n: int,
+    *,
+    seed: int = 0,
+    layout: str = "kaggle",
+    quality: int = 90,
+    workers: int | None = None,
+) -> Path:
     """Write ``n`` synthetic 178x218 faces in a CelebA layout, with label files.
 
     ``layout``: ``"kaggle"`` (nested ``img_align_celeba/img_align_celeba``, csv labels),
@@ -750,9 +839,10 @@ def write_fake_celeba(folder: str | os.PathLike, n: int, *, seed: int = 0,
 
     folder = Path(folder)
     w, h = ALIGNED_SIZE
-    l, t, r, _ = CROP_BOX
-    faces = render_faces(n, height=h, width=w, seed=seed, frame=(l, t, r - l),
-                         workers=workers)
+    left, top, right, _ = CROP_BOX
+    faces = render_faces(
+        n, height=h, width=w, seed=seed, frame=(left, top, right - left), workers=workers
+    )
     names = [f"{i + 1:06d}.jpg" for i in range(n)]
     nested = layout in ("kaggle", "zip")
     img_dir = folder / "img_align_celeba" / ("img_align_celeba" if nested else "")
@@ -762,18 +852,30 @@ def write_fake_celeba(folder: str | os.PathLike, n: int, *, seed: int = 0,
     split = np.where(np.arange(n) < 0.8 * n, 0, np.where(np.arange(n) < 0.9 * n, 1, 2))
     if nested:
         (folder / "list_attr_celeba.csv").write_text(
-            "image_id," + ",".join(ATTR_NAMES) + "\n"
-            + "".join(nm + "," + ",".join(str(v) for v in row) + "\n"
-                      for nm, row in zip(names, faces.attrs)))
+            "image_id,"
+            + ",".join(ATTR_NAMES)
+            + "\n"
+            + "".join(
+                nm + "," + ",".join(str(v) for v in row) + "\n"
+                for nm, row in zip(names, faces.attrs)
+            )
+        )
         (folder / "list_eval_partition.csv").write_text(
-            "image_id,partition\n" + "".join(f"{nm},{s}\n" for nm, s in zip(names, split)))
+            "image_id,partition\n" + "".join(f"{nm},{s}\n" for nm, s in zip(names, split))
+        )
     else:
         (folder / "list_attr_celeba.txt").write_text(
-            f"{n}\n" + " ".join(ATTR_NAMES) + "\n"
-            + "".join(nm + " " + " ".join(f"{v:2d}" for v in row) + "\n"
-                      for nm, row in zip(names, faces.attrs)))
+            f"{n}\n"
+            + " ".join(ATTR_NAMES)
+            + "\n"
+            + "".join(
+                nm + " " + " ".join(f"{v:2d}" for v in row) + "\n"
+                for nm, row in zip(names, faces.attrs)
+            )
+        )
         (folder / "list_eval_partition.txt").write_text(
-            "".join(f"{nm} {s}\n" for nm, s in zip(names, split)))
+            "".join(f"{nm} {s}\n" for nm, s in zip(names, split))
+        )
     if layout == "zip":
         zpath = folder.with_suffix(".zip")
         with zipfile.ZipFile(zpath, "w", zipfile.ZIP_STORED) as zf:

@@ -11,7 +11,7 @@
   exists in legacy Keras 2 (the ``tf_keras`` package).  It converts the *whole* array to
   float32 first, so it is guarded against arrays that would not fit in RAM.
 
-TensorFlow is imported inside the functions, so importing :mod:`vaecourse.data` is quick.
+TensorFlow is imported inside the functions, so importing :mod:`vaecourse.kit.data` is quick.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 The calls a chapter makes::
 
     P = vaecourse.profile()
-    faces = vaecourse.data.load_faces(P)         # .train/.val uint8 memmaps, .attrs_*, .source
-    ds = vaecourse.data.make_dataset(faces.train, P.batch_size, seed=P.seed)   # (x, x)
-    x_train, y_train, x_test, y_test = vaecourse.data.load_digits(P)
+    faces = vaecourse.kit.data.load_faces(P)         # .train/.val uint8 memmaps, .attrs_*, .source
+    ds = vaecourse.kit.data.make_dataset(faces.train, P.batch_size, seed=P.seed)   # (x, x)
+    x_train, y_train, x_test, y_test = vaecourse.kit.data.load_digits(P)
 
 ``P.dataset == "celeba"`` (profile ``full``, or ``VAECOURSE_DATA=celeba``) selects the real
 CelebA; every other setting uses the embedded synthetic faces.  Nothing here imports
