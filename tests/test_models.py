@@ -154,7 +154,7 @@ def test_sampling_factor_switches_noise_off_and_on():
     models.set_enc_to_predict(enc)
     z, mu, log_var = (np.asarray(t) for t in enc(x))
     np.testing.assert_array_equal(z, mu)
-    models.set_enc_to_train(enc)
+    models.set_sampling_factor(enc, 1.0)
     z, mu, log_var = (np.asarray(t) for t in enc(x))
     eps = (z - mu) / np.exp(0.5 * log_var)
     assert 0.7 < eps.std() < 1.3 and abs(eps.mean()) < 0.2

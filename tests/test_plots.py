@@ -17,14 +17,6 @@ def test_to_display_by_output_activation():
     assert plots.to_display(x).dtype == np.float32
 
 
-def test_tile_places_images_with_white_gaps():
-    imgs = np.stack([np.zeros((2, 2, 1)), np.ones((2, 2, 1)), np.zeros((2, 2, 1))])
-    grid = plots.tile(imgs.astype("float32"), ncols=2, pad=1)
-    assert grid.shape == (2 * 3 + 1, 2 * 3 + 1, 3) and grid.dtype == np.uint8
-    assert grid[1, 1, 0] == 0 and grid[1, 4, 0] == 255 and grid[4, 1, 0] == 0
-    assert grid[0, 0, 0] == 255 and grid[5, 5, 0] == 255  # gap and the empty fourth cell
-
-
 def test_image_grid_and_rows_show_every_image_with_labels():
     import matplotlib.pyplot as plt
 

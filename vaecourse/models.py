@@ -558,11 +558,6 @@ def set_enc_to_predict(model) -> None:
     set_sampling_factor(model, 0.0)
 
 
-def set_enc_to_train(model) -> None:
-    """Back to sampling z = mu + sigma * epsilon (epsilon factor 1)."""
-    set_sampling_factor(model, 1.0)
-
-
 def get_encoder(model):
     """The encoder of a built or loaded model (attribute or layer named 'encoder')."""
     enc = getattr(model, "encoder", None)

@@ -20,27 +20,6 @@ def to_display(images, output_activation: str = "sigmoid") -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
-def tile(images, ncols: int = 8, pad: int = 2) -> np.ndarray:
-    """Tile images (n, h, w, c) into one uint8 RGB picture with white gaps, ``ncols`` per row
-    (uint8 or [0, 1] input, grey or colour): for PNG files and GIF frames."""
-    x = to_display(images)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.shape[-1] == 1:
-        x = np.repeat(x, 3, axis=-1)
-    n, h, w, c = x.shape
-    ncols = max(1, min(int(ncols), n))
-    nrows = int(np.ceil(n / ncols))
-    out = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), np.float32)
-    for i, img in enumerate(x):
-        r, col = divmod(i, ncols)
-        out[
-            pad + r * (h + pad) : pad + r * (h + pad) + h,
-            pad + col * (w + pad) : pad + col * (w + pad) + w,
-        ] = img
-    return (out * 255).round().astype(np.uint8)
-
-
 def image_grid(
     images,
     ncols: int = 8,
