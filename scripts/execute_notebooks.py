@@ -8,6 +8,7 @@ Outputs and the ipywidgets state are stored; timing metadata is dropped so that 
 an unchanged chapter gives an unchanged file.  A notebook is written only when it ran
 through (atomically), so a failure never leaves a half-executed chapter behind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def check_profile_line(nb, path: Path, profile: str) -> None:
             text = out.get("text", "")
             if "profile=" in text:
                 if "data=celeba" not in text:
-                    raise SystemExit(f"{path.name} ran on synthetic faces under 'book'; its outputs "
-                                     f"are not stored. Set VAECOURSE_CELEBA (see book/setup.md).")
+                    raise SystemExit(
+                        f"{path.name} ran on synthetic faces under 'book'; its outputs "
+                        f"are not stored. Set VAECOURSE_CELEBA (see book/setup.md)."
+                    )
                 return
     raise SystemExit(f"{path.name}: no profile line found in its outputs; not stored")
 
@@ -53,12 +56,15 @@ def clean(nb) -> None:
         if cell.cell_type != "code":
             continue
         for out in cell.outputs:
-            text = out.get("text", "") or "".join(str(v) for k, v in out.get("data", {}).items()
-                                                 if k.startswith("text/"))
+            text = out.get("text", "") or "".join(
+                str(v) for k, v in out.get("data", {}).items() if k.startswith("text/")
+            )
             for path in MACHINE_PATHS:
                 if path and path in text:
-                    raise SystemExit(f"a cell prints the machine path {path!r}; print a relative "
-                                     f"path instead:\n{cell.source[:300]}")
+                    raise SystemExit(
+                        f"a cell prints the machine path {path!r}; print a relative "
+                        f"path instead:\n{cell.source[:300]}"
+                    )
 
 
 def execute(path: Path, profile: str, timeout: int) -> float:
@@ -70,9 +76,15 @@ def execute(path: Path, profile: str, timeout: int) -> float:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     t0 = time.time()
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                                store_widget_state=True, record_timing=False,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=False,
+            store_widget_state=True,
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.execute()
     finally:
         if env_profile is None:
@@ -81,9 +93,10 @@ def execute(path: Path, profile: str, timeout: int) -> float:
             os.environ["VAECOURSE_PROFILE"] = env_profile
     clean(nb)
     check_profile_line(nb, path, profile)
-    if path.read_bytes() != before:   # edited while it ran: storing would undo that edit
-        raise SystemExit(f"{path.name} was changed on disk while it ran; outputs not stored. "
-                         f"Run it again.")
+    if path.read_bytes() != before:  # edited while it ran: storing would undo that edit
+        raise SystemExit(
+            f"{path.name} was changed on disk while it ran; outputs not stored. Run it again."
+        )
     tmp = path.with_name(f".{path.name}.part")
     nbformat.write(nb, tmp)
     os.replace(tmp, path)
@@ -91,7 +104,9 @@ def execute(path: Path, profile: str, timeout: int) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     ap.add_argument("--profile", default="book", choices=["ci", "book", "full"])
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
@@ -99,8 +114,10 @@ def main(argv=None) -> int:
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     faces = [p.name for p in paths if is_face_chapter(p)]
     if args.profile == "book" and faces and not os.environ.get("VAECOURSE_CELEBA"):
-        ap.error(f"{', '.join(faces)} show faces: under 'book' they run on real CelebA. Set "
-                 f"VAECOURSE_CELEBA to the CelebA folder (the book subset, see book/setup.md).")
+        ap.error(
+            f"{', '.join(faces)} show faces: under 'book' they run on real CelebA. Set "
+            f"VAECOURSE_CELEBA to the CelebA folder (the book subset, see book/setup.md)."
+        )
     total = 0.0
     for p in paths:
         print(f"[execute] {p.name} (profile {args.profile}) ...", flush=True)
