@@ -26,6 +26,7 @@ in ``book_page_checks.py``.  A full-page screenshot of every page goes to ``--ou
 (default ``_build/browser-check``), with ``report.json``; a table of images, math and widgets
 per page is printed.  Exit status 1 if any page failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ import fnmatch
 import functools
 import http.server
 import json
-import os
+import re
 import shutil
 import sys
 import threading
@@ -46,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import book_page_checks  # noqa: E402  (scripts/ is not a package)
 
-SHOT_MAX_HEIGHT = 16000      # px; a longer page is cut in its screenshot (not in the checks)
-WAIT_S = 20                  # longest wait for MathJax and the widgets of one page
+SHOT_MAX_HEIGHT = 16000  # px; a longer page is cut in its screenshot (not in the checks)
+WAIT_S = 20  # longest wait for MathJax and the widgets of one page
 
 # One script collects everything the generic checks look at, after MathJax and widgets are done.
 COLLECT_JS = r"""
@@ -169,11 +170,22 @@ def full_page_screenshot(driver, path: Path) -> None:
     import base64
 
     width, height = driver.execute_script(
-        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, SHOT_MAX_HEIGHT),
-                 "scale": 1}})
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {
+                "x": 0,
+                "y": 0,
+                "width": width,
+                "height": min(height, SHOT_MAX_HEIGHT),
+                "scale": 1,
+            },
+        },
+    )
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
@@ -181,15 +193,28 @@ def start_browser(width: int = 1280, height: int = 900):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    binary = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     driver_path = shutil.which("chromedriver")
     if not binary or not driver_path:
-        sys.exit("check_book: chromium and chromedriver are needed (Debian: apt-get install "
-                 "chromium chromium-driver)")
+        sys.exit(
+            "check_book: chromium and chromedriver are needed (Debian: apt-get install "
+            "chromium chromium-driver)"
+        )
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={width},{height}", "--hide-scrollbars", "--lang=en-US"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--lang=en-US",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # an explicit driver keeps Selenium Manager from looking for one on the network
@@ -217,8 +242,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser_errors(driver) -> list:
     """SEVERE entries of the console log since the last call (uncaught errors, failed loads)."""
     # a browser asks any http server for /favicon.ico by itself; the book has none
-    return [e["message"][:200] for e in driver.get_log("browser")
-            if e.get("level") == "SEVERE" and "/favicon.ico" not in e["message"]]
+    return [
+        e["message"][:200]
+        for e in driver.get_log("browser")
+        if e.get("level") == "SEVERE" and "/favicon.ico" not in e["message"]
+    ]
 
 
 def check_page(driver, base: str, html: Path, page: str, out: Path) -> PageResult:
@@ -267,7 +295,9 @@ def check_page(driver, base: str, html: Path, page: str, out: Path) -> PageResul
             target = local_file(info["download"], base, html)
             result.download = "ok" if target and target.is_file() else "missing"
             if result.download != "ok":
-                result.failures.append(f".ipynb download link points at nothing: {info['download']}")
+                result.failures.append(
+                    f".ipynb download link points at nothing: {info['download']}"
+                )
 
     for hook in book_page_checks.hooks_for(page):
         try:
@@ -284,7 +314,7 @@ def local_file(url: str, base: str, html: Path) -> Path | None:
     if url.startswith("file://"):
         return Path(unquote(urlparse(url).path))
     if url.startswith(base):
-        return html / unquote(url[len(base):].split("#")[0])
+        return html / unquote(url[len(base) :].split("#")[0])
     return None
 
 
@@ -294,28 +324,109 @@ def print_table(results: list) -> None:
     print("-" * len(head))
     for r in results:
         widgets = f"{r.views_ok}/{r.views} ({r.widget_elements})" if r.views else "-"
-        print(f"{r.page:<42} {r.images_ok:>3}/{r.images:<3} {r.math_ok:>4}/{r.math:<4} "
-              f"{widgets:>13} {r.download:>6} {r.seconds:>5.1f}  "
-              f"{'FAIL' if r.failures else 'ok'}")
+        print(
+            f"{r.page:<42} {r.images_ok:>3}/{r.images:<3} {r.math_ok:>4}/{r.math:<4} "
+            f"{widgets:>13} {r.download:>6} {r.seconds:>5.1f}  "
+            f"{'FAIL' if r.failures else 'ok'}"
+        )
     print("-" * len(head))
-    print(f"{len(results)} pages: {sum(r.images_ok for r in results)} images, "
-          f"{sum(r.math_ok for r in results)} math elements typeset, "
-          f"{sum(r.views_ok for r in results)} widget views rendered "
-          f"({sum(r.widget_elements for r in results)} widget elements); "
-          f"{sum(1 for r in results if r.failures)} broken")
+    print(
+        f"{len(results)} pages: {sum(r.images_ok for r in results)} images, "
+        f"{sum(r.math_ok for r in results)} math elements typeset, "
+        f"{sum(r.views_ok for r in results)} widget views rendered "
+        f"({sum(r.widget_elements for r in results)} widget elements); "
+        f"{sum(1 for r in results if r.failures)} broken"
+    )
+
+
+# Breakages the check must catch: (what to look for in a page, how to break it, expected failure).
+# --self-test applies each to a copy of the first page that has the thing, and fails unless the
+# check reports it, so a green check cannot be one that looks at nothing.
+BREAKAGES = [
+    (
+        "stored widget view",
+        'data-jupyter-widgets-cdn=""',
+        lambda t: t.replace(
+            'data-jupyter-widgets-cdn=""', 'crossorigin="anonymous" data-jupyter-widgets-cdn=""'
+        ),
+        "did not render",
+    ),
+    (
+        "math",
+        'class="math',
+        lambda t: t.replace("tex-mml-chtml.js", "missing-mathjax.js"),
+        "math not typeset",
+    ),
+    (
+        "image",
+        "<img ",
+        lambda t: re.sub(r'(<img [^>]*src=")[^"]*"', r'\1missing.png"', t, count=1),
+        "image did not load",
+    ),
+    (
+        "expected error",
+        "tag_raises-exception",
+        lambda t: t.replace("tag_raises-exception", "tag_something-else"),
+        "not tagged raises-exception",
+    ),
+]
+
+
+def self_test(html: Path, pages: list, out: Path) -> int:
+    """Break a copy of the book in each of the BREAKAGES ways; the check must notice every one."""
+    import tempfile
+
+    problems = []
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "html"
+        shutil.copytree(html, copy)
+        driver = start_browser()
+        try:
+            for what, marker, breaker, expected in BREAKAGES:
+                page = next((p for p in pages if marker in (html / p).read_text()), None)
+                if page is None:
+                    print(f"self-test: no page has a {what}; skipped")
+                    continue
+                original = (copy / page).read_text()
+                (copy / page).write_text(breaker(original))
+                result = check_page(driver, copy.as_uri() + "/", copy, page, out)
+                (copy / page).write_text(original)
+                caught = any(expected in f for f in result.failures)
+                print(
+                    f"self-test: broken {what} on {page}: "
+                    f"{'caught' if caught else 'NOT CAUGHT'} ({len(result.failures)} failures)"
+                )
+                if not caught:
+                    problems.append(what)
+        finally:
+            driver.quit()
+    return 1 if problems else 0
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("html", nargs="?", default=str(ROOT / "_build" / "html"))
-    ap.add_argument("--http", action="store_true", help="serve over http://127.0.0.1 instead of file://")
-    ap.add_argument("--pages", nargs="*", default=["*"], help="glob(s) of pages, e.g. 'notebooks/15*'")
+    ap.add_argument(
+        "--http", action="store_true", help="serve over http://127.0.0.1 instead of file://"
+    )
+    ap.add_argument(
+        "--pages", nargs="*", default=["*"], help="glob(s) of pages, e.g. 'notebooks/15*'"
+    )
     ap.add_argument("--out", default=str(ROOT / "_build" / "browser-check"))
+    ap.add_argument(
+        "--self-test",
+        action="store_true",
+        help="first break copies of pages in known ways and check that each is caught",
+    )
     args = ap.parse_args(argv)
 
     html = Path(args.html).resolve()
-    pages = sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
-                   if not p.relative_to(html).parts[0].startswith(("_", "vendor")))
+    pages = sorted(
+        str(p.relative_to(html))
+        for p in html.rglob("*.html")
+        if not p.relative_to(html).parts[0].startswith(("_", "vendor"))
+    )
     pages = [p for p in pages if any(fnmatch.fnmatch(p, g) for g in args.pages)]
     if not pages:
         print(f"check_book: no pages in {html}", file=sys.stderr)
@@ -323,6 +434,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+
+    if args.self_test and self_test(html, pages, out / "self-test"):
+        print("check_book: the self-test failed: the check missed a broken page", file=sys.stderr)
+        return 1
 
     server = None
     if args.http:
@@ -339,8 +454,10 @@ def main(argv=None) -> int:
         driver.quit()
         if server:
             server.shutdown()
-    print(f"Browser check of {html} over {'http' if server else 'file://'} "
-          f"({time.monotonic() - t0:.0f} s, screenshots in {out}):\n")
+    print(
+        f"Browser check of {html} over {'http' if server else 'file://'} "
+        f"({time.monotonic() - t0:.0f} s, screenshots in {out}):\n"
+    )
     print_table(results)
     for r in results:
         for f in r.failures:

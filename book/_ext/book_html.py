@@ -6,6 +6,7 @@
 * pydata-sphinx-theme logs "Got invalid theme mode" on a reader's first page when no default
   mode is set; ``auto`` is what it falls back to anyway.
 """
+
 from __future__ import annotations
 
 
@@ -17,8 +18,10 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     for js in scripts:
         attributes = getattr(js, "attributes", {}) or {}
         # an inline script's filename is None when added, "" after a pickled environment
-        key = (getattr(js, "filename", None) or "",
-               tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        key = (
+            getattr(js, "filename", None) or "",
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(js)
