@@ -102,7 +102,8 @@ def face_ae_config(P, **overrides) -> models.VAEConfig:
         learning_rate=P.learning_rate,
     )
     cfg.update(overrides)
-    return models.preset("series_curse_ae", **cfg)
+    name = cfg.pop("name")  # preset's own ``name`` is the preset to start from
+    return models.preset("series_curse_ae", **cfg).replace(name=name)
 
 
 def curse_vae_config(P, **overrides) -> models.VAEConfig:
@@ -110,7 +111,8 @@ def curse_vae_config(P, **overrides) -> models.VAEConfig:
     of 1e-6 -- "basically a pure AE", as the series says, with a minimal pull to the origin."""
     cfg = dict(name="series_curse_vae", z_dim=200, fact=1e-6)
     cfg.update(overrides)
-    return models.config_from_profile(P, "series_x", **cfg)
+    name = cfg.pop("name")  # config_from_profile's own ``name`` is the preset to scale
+    return models.config_from_profile(P, "series_x", **cfg).replace(name=name)
 
 
 def face_vae(P, *, faces=None, epochs=None, **overrides) -> CachedModel:
