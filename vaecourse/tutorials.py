@@ -1,0 +1,321 @@
+"""The two companion tutorials: what they build beyond the presets, and where they go wrong.
+
+Their architectures are presets of :mod:`vaecourse.models` (``seed001_ae``, ``seed001_vae``,
+``seed002``).  This module holds what a preset cannot express -- their losses as written, their
+mistakes, kept on purpose so that a chapter can run each one against its corrected form -- and
+the small tools that measure them.
+
+Tutorial 001, "Generating new faces with a VAE in Keras" (chapter T1):
+
+* :func:`r_loss` -- its "RMSE" loss, which is a mean squared error; :func:`rmse` is the real one;
+* :func:`loss_factor_as_fact` -- its ``LOSS_FACTOR`` expressed as the series' KL weight ``fact``;
+* :func:`tutorial_vae_encoder` -- its encoder builder, with ``BathcNormalization`` in a branch
+  that never runs, and :func:`undefined_names`, the static check that finds such a name;
+* :func:`drop_pixels`, :class:`PixelDropout`, :func:`build_denoising_ae`,
+  :func:`fill_from_neighbours` -- an AE that rebuilds faces from a fraction of their pixels,
+  and the plain interpolation it has to beat.
+
+Tutorial 002, "VAE for CelebA" (chapter T2):
+
+* :class:`SharedEpsilonSampling` -- its epsilon of shape ``(z_dim,)``: one noise vector per batch;
+* :class:`LogSigmaSampling` -- ``z_log_sigma`` taken at its word (sigma = exp(z_log_sigma)),
+  and :func:`kl_divergence_log_sigma`;
+* :func:`build_tutorial_vae` -- the VAE of a config whose encoder samples with one of
+  :data:`SAMPLINGS`;
+* :func:`tutorial002_loss` -- its loss as written: MSE over the flattened batch + 1e-4 KL;
+* :func:`split_by_file_index`, :func:`identity_overlap`, :func:`unseen_share` -- its data split
+  and its sampling of files with replacement;
+* :func:`code_images`, :func:`neighbour_correlation` -- its latent codes shown as 32x16 images.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import textwrap
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from . import mechanisms, models
+
+
+# ======================================================================================
+# Tutorial 001
+# ======================================================================================
+def r_loss(y_true, y_pred):
+    """Tutorial 001's reconstruction loss as written: the mean of the squared differences over
+    height, width and channels, one value per image.  The tutorial calls it RMSE; there is no
+    square root, so it is the mean squared error."""
+    return ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
+
+
+def rmse(y_true, y_pred):
+    """The root mean squared error per image: the square root of :func:`r_loss`."""
+    return ops.sqrt(r_loss(y_true, y_pred))
+
+
+def loss_factor_as_fact(loss_factor: float, image_shape) -> float:
+    """The series' KL weight ``fact`` that gives the same optimum as tutorial 001's
+    ``LOSS_FACTOR * r_loss + KL``.
+
+    The tutorial averages the squared error over H x W pixels (and the channels); the series
+    sums the per-pixel error over the H x W pixels and weighs the KL term instead.  Since
+    ``mean = sum / (H W)``, ``LOSS_FACTOR * mean + KL = (LOSS_FACTOR / (H W)) * (sum + fact * KL)``
+    with ``fact = H W / LOSS_FACTOR``: the two losses differ by a constant factor, so they have
+    the same minimum.  A larger LOSS_FACTOR is a smaller fact."""
+    h, w = image_shape[:2]
+    return h * w / float(loss_factor)
+
+
+def tutorial_vae_encoder(
+    input_shape=(128, 128, 3),
+    z_dim=200,
+    filters=(32, 64, 64, 64),
+    kernels=(3, 3, 3, 3),
+    strides=(2, 2, 2, 2),
+    use_batch_norm=False,
+    use_dropout=False,
+):
+    """Tutorial 001's VAE encoder, built the way the tutorial wrote it: convolutions with
+    LeakyReLU, optional batch normalisation and dropout, then mu, log_var and a sampling layer.
+
+    The batch-normalisation branch names a layer ``BathcNormalization`` that does not exist.
+    The tutorial never passed ``use_batch_norm=True``, so the branch never ran and the typo never
+    failed: Python looks a name up only when the line executes."""
+    x_in = keras.Input(input_shape, name="encoder_input")
+    x = x_in
+    for i, (f, k, s) in enumerate(zip(filters, kernels, strides)):
+        x = layers.Conv2D(f, k, strides=s, padding="same", name=f"encoder_conv_{i}")(x)
+        if use_batch_norm:
+            x = BathcNormalization()(x)  # noqa: F821  (the tutorial's typo, kept on purpose)
+        x = layers.LeakyReLU()(x)
+        if use_dropout:
+            x = layers.Dropout(rate=0.25)(x)
+    x = layers.Flatten()(x)
+    mu = layers.Dense(z_dim, name="mu")(x)
+    log_var = layers.Dense(z_dim, name="log_var")(x)
+    z = models.Sampling(name="z")([mu, log_var])
+    return keras.Model(x_in, [z, mu, log_var], name="encoder")
+
+
+def undefined_names(func) -> list:
+    """Names that ``func`` reads but nothing defines -- not an argument, nothing assigned,
+    imported or defined inside it, no variable of an enclosing function, no global of its module,
+    no builtin -- found from the source, without running it (what linters report as F821)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    defined = set(dir(builtins)) | set(func.__globals__) | set(func.__code__.co_freevars)
+    read = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+    return sorted(read - defined)
+
+
+# --- Curse I's missing half: rebuilding a face from a fraction of its pixels ------------------
+def drop_pixels(images, keep: float, seed=None) -> np.ndarray:
+    """Copies of float ``images`` (n, h, w, c) in which each pixel survives with probability
+    ``keep``; the others are set to 0 in every channel (black)."""
+    x = np.asarray(images, np.float32)
+    rng = np.random.default_rng(seed)
+    mask = rng.random(x.shape[:3] + (1,)) < keep
+    return x * mask
+
+
+def fill_from_neighbours(masked, sigma: float = 2.0) -> np.ndarray:
+    """The baseline an AE has to beat: each missing (all-zero) pixel gets the Gaussian-weighted
+    mean of the surviving pixels around it (normalised convolution, ``sigma`` in pixels)."""
+    from scipy import ndimage
+
+    x = np.asarray(masked, np.float32)
+    seen = np.any(x > 0, axis=-1, keepdims=True).astype(np.float32)
+    blur = (0, sigma, sigma, 0)
+    num = ndimage.gaussian_filter(x * seen, blur, mode="reflect")
+    den = ndimage.gaussian_filter(seen, blur, mode="reflect")
+    filled = num / np.maximum(den, 1e-6)
+    return np.where(seen > 0, x, filled)
+
+
+@models.register
+class PixelDropout(layers.Layer):
+    """During training, keeps each pixel with a probability drawn per image from
+    [``keep_min``, ``keep_max``] and blackens the rest; at inference it passes images through.
+    Put in front of an AE, it turns the AE into one that rebuilds faces from a few pixels."""
+
+    def __init__(self, keep_min=0.1, keep_max=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.keep_min, self.keep_max, self.seed = float(keep_min), float(keep_max), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not training:
+            return x
+        n, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        keep = keras.random.uniform(
+            (n, 1, 1, 1), self.keep_min, self.keep_max, seed=self.seed_generator
+        )
+        u = keras.random.uniform((n, h, w, 1), seed=self.seed_generator)
+        return x * ops.cast(u < keep, x.dtype)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "keep_min": self.keep_min,
+            "keep_max": self.keep_max,
+            "seed": self.seed,
+        }
+
+
+def build_denoising_ae(
+    config: models.VAEConfig, keep_min=0.1, keep_max=0.5, seed=None, compile=True
+):
+    """The plain AE of ``config`` trained on faces with most pixels missing: a
+    :class:`PixelDropout` before the encoder, the clean face as the target.  Its ``encoder`` and
+    ``decoder`` are an ordinary AE's, so ``models.reconstruct`` works on masked images."""
+    ae = models.build_ae(config, compile=False)
+    x = keras.Input(config.input_shape, name="image")
+    masked = PixelDropout(keep_min, keep_max, seed=seed, name="pixel_dropout")(x)
+    model = keras.Model(x, ae.decoder(ae.encoder(masked)), name=config.name)
+    if compile:
+        model.compile(
+            optimizer=models.make_optimizer(config),
+            loss=models.reconstruction_loss(config),
+            metrics=[models.reconstruction_metric(config)],
+        )
+    return models.attach_parts(model, ae.encoder, ae.decoder, config, None)
+
+
+# ======================================================================================
+# Tutorial 002
+# ======================================================================================
+@models.register
+class SharedEpsilonSampling(models.Sampling):
+    """Tutorial 002's sampling: epsilon is drawn with shape ``(z_dim,)`` and broadcast over the
+    batch, so every image of a batch is moved by the *same* noise vector (times its own sigma)."""
+
+    def call(self, inputs):
+        mu, log_var = inputs
+        epsilon = keras.random.normal(ops.shape(mu)[-1:], dtype=mu.dtype, seed=self.seed_generator)
+        scale = ops.cast(self.eps_factor, mu.dtype) * ops.exp(0.5 * log_var)
+        return mu + scale * epsilon
+
+
+@models.register
+class LogSigmaSampling(models.Sampling):
+    """Sampling with the encoder's second output read as log sigma, as tutorial 002's name
+    ``z_log_sigma`` says: z = mu + exp(z_log_sigma) * epsilon.  (The tutorial itself computes
+    exp(z_log_sigma / 2), i.e. it uses the output as a log-variance.)"""
+
+    def call(self, inputs):
+        mu, log_sigma = inputs
+        epsilon = keras.random.normal(ops.shape(mu), dtype=mu.dtype, seed=self.seed_generator)
+        return mu + ops.cast(self.eps_factor, mu.dtype) * ops.exp(log_sigma) * epsilon
+
+
+def kl_divergence_log_sigma(mu, log_sigma):
+    """KL(N(mu, sigma^2) || N(0, I)) per sample with log sigma given: the same as
+    ``models.kl_divergence(mu, 2 * log_sigma)``."""
+    mu, log_sigma = ops.cast(mu, "float32"), ops.cast(log_sigma, "float32")
+    return -0.5 * ops.sum(
+        1.0 + 2.0 * log_sigma - ops.square(mu) - ops.exp(2.0 * log_sigma), axis=-1
+    )
+
+
+#: The sampling layers :func:`build_tutorial_vae` can put into the encoder.
+SAMPLINGS = {
+    "per_image": models.Sampling,  # the correct form: one epsilon per image
+    "shared": SharedEpsilonSampling,  # tutorial 002 as written
+    "log_sigma": LogSigmaSampling,  # the name taken at its word, the KL left as written
+}
+
+
+def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", seed=None):
+    """The GradientTape VAE of ``config`` (mechanism 3) whose encoder draws z with the layer
+    ``SAMPLINGS[sampling]``; the KL term is the usual one on (mu, log_var) in every case."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling={sampling!r}: choose one of {', '.join(SAMPLINGS)}")
+    vae = mechanisms.build_vae(config, mechanism=3, seed=seed)
+    if sampling == "per_image":
+        return vae
+
+    def swap(layer):
+        if isinstance(layer, models.Sampling):
+            return SAMPLINGS[sampling](seed=seed, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    encoder = keras.models.clone_model(vae.encoder, clone_function=swap)
+    model = mechanisms.VAE(
+        encoder, vae.decoder, models.reconstruction_loss(config), config.fact, name=config.name
+    )
+    model.compile(optimizer=models.make_optimizer(config))
+    model(np.zeros((1,) + config.input_shape, "float32"))
+    return models.attach_parts(model, encoder, vae.decoder, config, 3)
+
+
+def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):
+    """Tutorial 002's loss as written: the squared error averaged over the *flattened batch*
+    (one number), plus ``kl_weight`` times the KL term of each image; averaged over the batch."""
+    x, x_hat = ops.cast(x, "float32"), ops.cast(x_hat, "float32")
+    rec = ops.mean(ops.square(ops.reshape(x, (-1,)) - ops.reshape(x_hat, (-1,))))
+    return ops.mean(rec + kl_weight * models.kl_divergence(mu, log_var))
+
+
+def split_by_file_index(names, train_share: float = 0.8) -> tuple:
+    """Tutorial 002's split: the first ``train_share`` of the files in file-name order for
+    training, the rest for validation.  Returns ``(train_names, val_names)``."""
+    names = sorted(names)
+    cut = int(train_share * len(names))
+    return names[:cut], names[cut:]
+
+
+def identity_overlap(train_ids, val_ids) -> float:
+    """Share of validation images whose person (identity) also appears in the training images."""
+    seen = set(np.asarray(train_ids).tolist())
+    val_ids = np.asarray(val_ids)
+    if len(val_ids) == 0:
+        raise ValueError("identity_overlap needs at least one validation image")
+    return float(np.mean([i in seen for i in val_ids.tolist()]))
+
+
+def unseen_share(n_files: int, draws: int, seed=None) -> float:
+    """Share of ``n_files`` files never picked when ``draws`` files are drawn at random with
+    replacement -- what an "epoch" of tutorial 002's generator leaves out (about
+    exp(-draws / n_files))."""
+    picked = np.random.default_rng(seed).integers(0, n_files, size=draws)
+    return 1.0 - len(np.unique(picked)) / n_files
+
+
+def code_images(codes, shape=(32, 16)) -> np.ndarray:
+    """Latent codes (n, h * w) shown as tutorial 002 did: reshaped to ``shape`` and mapped by
+    (z + 1) / 2 onto [0, 1] (values outside [-1, 1] are clipped by the display)."""
+    codes = np.asarray(codes, np.float32)
+    return np.clip((codes.reshape((len(codes),) + tuple(shape)) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def neighbour_correlation(codes, shape=(32, 16), seed=None) -> tuple:
+    """How much a 32x16 "code image" is an image: the correlation across images between
+    horizontally neighbouring latent dimensions, and between randomly paired dimensions.
+    Equal values mean that being neighbours in the picture means nothing."""
+    z = np.asarray(codes, np.float64)
+    h, w = shape
+    z = (z - z.mean(axis=0)) / (z.std(axis=0) + 1e-12)
+    grid = np.arange(h * w).reshape(h, w)
+    left, right = grid[:, :-1].ravel(), grid[:, 1:].ravel()
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, h * w, size=len(left))
+    b = (a + rng.integers(1, h * w, size=len(left))) % (h * w)  # never a dimension with itself
+
+    def mean_abs_corr(i, j):
+        return float(np.mean(np.abs(np.mean(z[:, i] * z[:, j], axis=0))))
+
+    return mean_abs_corr(left, right), mean_abs_corr(a, b)
