@@ -1,0 +1,107 @@
+"""The book's live explorer: the decoder exported to ONNX decodes as Keras does.
+
+A small decoder built by the course's builder at the ``ci`` size, with random weights and
+batch-norm statistics (so that every layer matters), stands in for the book's face VAE."""
+
+import numpy as np
+import pytest
+
+from vaecourse import latent, mechanisms, models, profiles
+from vaecourse.kit import browser_explorer as bx
+
+TOL_FLOAT32 = 1e-4  # the exporter's model: float32 arithmetic in another order
+TOL_FLOAT16 = 2e-3  # float16 weights: half an 8-bit grey level (1/255 = 3.9e-3)
+ATTRIBUTES = ("Smiling", "Eyeglasses", "Blond_Hair", "Male")
+
+
+@pytest.fixture(scope="module")
+def vae():
+    P = profiles.profile("ci")
+    model = mechanisms.build_vae(models.config_from_profile(P, "series_x"), mechanism=3)
+    rng = np.random.default_rng(0)
+    for w in models.get_decoder(model).weights:
+        values = rng.normal(0.0, 0.2, w.shape)
+        if "variance" in w.path:  # batch-norm variances must be positive
+            values = np.abs(values) + 0.5
+        w.assign(values.astype("float32"))
+    return model
+
+
+@pytest.fixture(scope="module")
+def z(vae):
+    return latent.normal_points(32, vae.vae_config.z_dim, seed=3) * 1.5
+
+
+@pytest.fixture(scope="module")
+def full_onnx(vae):
+    return bx.onnx_bytes(models.get_decoder(vae))
+
+
+def test_onnxruntime_decodes_as_keras(vae, z, full_onnx):
+    session = bx.onnx_session(full_onnx)
+    got = bx.onnx_decode(session, z, models.output_activation(vae))
+    want = models.decode(vae, z)
+    assert got.shape == want.shape == (32, 32, 32, 3)
+    assert want.std() > 0.05  # the images are not flat: a wrong layer would show
+    assert np.abs(got - want).max() <= TOL_FLOAT32
+
+
+def test_float16_weights_halve_the_file_and_keep_the_images(vae, z, full_onnx):
+    half = bx.float16_weights(full_onnx)
+    assert len(half) < 0.55 * len(full_onnx)
+    got = bx.onnx_decode(bx.onnx_session(half), z, models.output_activation(vae))
+    diff = np.abs(got - models.decode(vae, z)).max()
+    assert 0 < diff <= TOL_FLOAT16  # rounded weights, but not so that one could see it
+
+
+@pytest.fixture(scope="module")
+def exported(vae, tmp_path_factory):
+    rng = np.random.default_rng(1)
+    codes = (rng.standard_normal((300, vae.vae_config.z_dim)) * [2.0] + 0.3).astype("float32")
+    labels = {name: np.where(rng.random(300) < 0.3, 1, -1) for name in ATTRIBUTES}
+    vectors = {name: latent.attribute_vector(codes, y) for name, y in labels.items()}
+    ex = bx.export(vae, codes, vectors, tmp_path_factory.mktemp("explorer"), n_check=16)
+    return ex, codes, vectors
+
+
+def test_the_script_file_carries_a_model_that_decodes_as_keras(vae, z, exported):
+    ex, _, _ = exported
+    assert ex.path.name == "face_decoder.js" and ex.where.startswith("a temporary folder")
+    text = ex.path.read_text()
+    assert text.count("\n") == 3 and "\nwindow.VAECOURSE_EXPLORER = {" in text
+    model, data = bx.read_script(ex.path)
+    assert len(model) == ex.model_bytes == data["model"]["bytes"]
+    session = bx.onnx_session(model)
+    assert data["model"]["input"] == session.get_inputs()[0].name
+    assert data["model"]["output"] == session.get_outputs()[0].name
+    got = bx.onnx_decode(session, z, data["image"]["activation"])
+    assert np.abs(got - models.decode(vae, z)).max() <= TOL_FLOAT16
+    assert ex.max_abs_diff <= TOL_FLOAT16 and ex.max_abs_diff_float32 <= TOL_FLOAT32
+    assert ex.n_checked == 32
+
+
+def test_the_script_file_carries_the_directions(exported):
+    ex, codes, vectors = exported
+    _, data = bx.read_script(ex.path)
+    p = latent.pca(codes)
+    assert data["z_dim"] == codes.shape[1] and len(data["faces"]) == 8
+    np.testing.assert_allclose(data["centre"], p.mean, rtol=1e-5, atol=1e-6)
+    directions = np.asarray(data["axes"]["directions"])
+    assert directions.shape == (4, codes.shape[1])
+    np.testing.assert_allclose(directions @ directions.T, np.eye(4), atol=1e-4)
+    np.testing.assert_allclose(data["axes"]["stds"], p.stds[:4], rtol=1e-5)
+    assert list(data["attributes"]) == list(ATTRIBUTES)
+    for name, v in vectors.items():
+        np.testing.assert_allclose(data["attributes"][name], v, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(data["faces"], codes[:8], rtol=1e-5, atol=1e-6)
+    radii = data["radii"]
+    assert radii["chi"] == pytest.approx(latent.chi_mean(codes.shape[1]))
+    assert radii["codes_about_centre"] == pytest.approx(latent.radii(codes, p.mean).mean())
+
+
+def test_only_the_book_profile_on_real_faces_writes_into_the_book():
+    book = profiles.profile("book").replace(dataset="celeba")
+    assert bx.book_folder(book) == bx.BOOK_FOLDER
+    for P in (profiles.profile("ci"), book.replace(dataset="synthetic"), book.replace(name="full")):
+        folder = bx.book_folder(P)
+        assert folder != bx.BOOK_FOLDER and folder.is_dir() and not any(folder.iterdir())
