@@ -1,45 +1,54 @@
-"""The DC-GAN of chapter XIII: builder shapes and parameter counts, one training step,
-reproducible samples, saving and the model cache (tiny configs, CPU)."""
+"""The DC-GAN of chapter XIII: builder shapes and parameter counts, the remedies as config
+fields, one training step, learning a trivial distribution, the balance monitor, the
+grid-artefact measure, reproducible samples, saving and the model cache (tiny configs, CPU)."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from vaecourse import gan, latent, models
+from vaecourse import gan, latent, metrics, models
 from vaecourse.gan import GANConfig
 
 TINY = GANConfig(name="tiny", image_size=16, z_dim=8, filters=(8, 16))
+REMEDIES = dict(upsample="resize", instance_noise=0.1, g_steps=2, spectral_norm=True)
 
 
 def hand_count(cfg: GANConfig) -> tuple:
     """(generator, discriminator) parameters written out layer by layer.
 
     Conv2D/Conv2DTranspose: k*k*c_in*c_out (+ c_out with a bias).  Dense: n_in*n_out (+ n_out).
-    BatchNormalization: 4*c (gamma, beta, moving mean, moving variance).
+    BatchNormalization: 4*c (gamma, beta, moving mean, moving variance).  The resize generator
+    uses 3x3 convolutions.  Spectral normalisation: D without BN, every layer with a bias and
+    one power-iteration vector u of its output size.
     """
-    k, b, c = cfg.kernel_size, cfg.base_size, cfg.channels
-    f = cfg.filters
+    k, b, c, f = cfg.kernel_size, cfg.base_size, cfg.channels, cfg.filters
+    kg = 3 if cfg.upsample == "resize" else k
     g = cfg.z_dim * b * b * f[-1] + 4 * f[-1]  # Dense without bias, BN
     for f_in, f_out in zip(f[::-1][:-1], f[::-1][1:]):
-        g += k * k * f_in * f_out + 4 * f_out  # ConvT without bias, BN
-    g += k * k * f[0] * c + c  # output ConvT with bias
-    d = k * k * c * f[0] + f[0]  # first conv with bias, no BN
+        g += kg * kg * f_in * f_out + 4 * f_out  # (transposed) conv without bias, BN
+    g += kg * kg * f[0] * c + c  # output layer with bias
+    sn = cfg.spectral_norm
+    d = k * k * c * f[0] + f[0] + sn * f[0]  # first conv with bias, no BN
     for f_in, f_out in zip(f[:-1], f[1:]):
-        d += k * k * f_in * f_out + 4 * f_out
-    d += b * b * f[-1] + 1
+        d += k * k * f_in * f_out + (f_out + f_out if sn else 4 * f_out)
+    d += b * b * f[-1] + 1 + sn * 1
     return g, d
 
 
 @pytest.mark.parametrize(
-    "size,filters,z",
+    "size,filters,z,extra",
     [
-        (16, (8, 16), 8),
-        (32, (16, 32), 16),
-        (64, (32, 64, 128, 256), 128),
-        (96, (32, 64, 128, 256), 256),
+        (16, (8, 16), 8, {}),
+        (32, (16, 32), 16, {}),
+        (64, (32, 64, 128, 256), 128, {}),
+        (96, (32, 64, 128, 256), 256, {}),
+        (32, (16, 32), 16, {"upsample": "resize"}),
+        (32, (16, 32), 16, {"spectral_norm": True}),
+        (64, (32, 64, 128, 256), 128, {"upsample": "resize", "spectral_norm": True}),
     ],
 )
-def test_shapes_and_parameter_counts(size, filters, z):
-    cfg = GANConfig(image_size=size, filters=filters, z_dim=z)
+def test_shapes_and_parameter_counts(size, filters, z, extra):
+    cfg = GANConfig(image_size=size, filters=filters, z_dim=z, **extra)
     g, d = gan.build_generator(cfg), gan.build_discriminator(cfg)
     assert g.output_shape == (None, size, size, 3)
     assert d.output_shape == (None, 1)
@@ -50,14 +59,27 @@ def test_shapes_and_parameter_counts(size, filters, z):
     }
 
 
+def kinds(model) -> set:
+    return {type(layer).__name__ for layer in model.layers}
+
+
 def test_dcgan_rules_in_the_layers():
     g, d = gan.build_generator(TINY), gan.build_discriminator(TINY)
-    kinds = {type(layer).__name__ for layer in g.layers + d.layers}
-    assert not any("Pooling" in k for k in kinds)
-    assert "ReLU" in {type(layer).__name__ for layer in g.layers}
-    assert "LeakyReLU" in {type(layer).__name__ for layer in d.layers}
+    assert not any("Pooling" in k for k in kinds(g) | kinds(d))
+    assert "ReLU" in kinds(g) and "LeakyReLU" in kinds(d)
     assert g.get_layer("generator_output").activation.__name__ == "sigmoid"
     assert "discriminator_0_bn" not in [layer.name for layer in d.layers]
+    assert "Conv2DTranspose" in kinds(g) and "UpSampling2D" not in kinds(g)
+
+
+def test_the_remedies_change_the_layers():
+    g = gan.build_generator(TINY.replace(upsample="resize"))
+    assert "Conv2DTranspose" not in kinds(g)
+    assert {"UpSampling2D", "Conv2D"} <= kinds(g)
+    d = gan.build_discriminator(TINY.replace(spectral_norm=True))
+    assert "BatchNormalization" not in kinds(d)
+    assert kinds(d) >= {"SpectralNormalization"}
+    assert len([x for x in d.layers if type(x).__name__ == "SpectralNormalization"]) == 3
 
 
 def test_config_validation_and_dict_round_trip():
@@ -65,25 +87,160 @@ def test_config_validation_and_dict_round_trip():
         GANConfig(image_size=20, filters=(8, 16, 32))
     with pytest.raises(ValueError, match="output_activation"):
         GANConfig(output_activation="relu")
+    with pytest.raises(ValueError, match="upsample"):
+        GANConfig(upsample="bilinear")
+    with pytest.raises(ValueError, match="g_steps"):
+        GANConfig(g_steps=0)
     assert GANConfig.from_dict(TINY.to_dict()) == TINY
+    remedied = TINY.replace(**REMEDIES)
+    assert GANConfig.from_dict(remedied.to_dict()) == remedied
     assert TINY.replace(output_activation="tanh").scale == "pm1"
 
 
-def test_one_train_step_updates_both_networks():
-    model = gan.build_gan(TINY, seed=0)
+def test_the_remedy_fields_leave_old_cache_keys_alone():
+    # a config at the remedies' defaults has exactly the fields it had before they existed
+    assert not set(gan.LATER_FIELDS) & set(TINY.to_dict())
+    assert set(TINY.replace(upsample="resize").to_dict()) - set(TINY.to_dict()) == {"upsample"}
+
+
+@pytest.mark.parametrize("extra", [{}, REMEDIES], ids=["plain", "remedies"])
+def test_one_train_step_updates_both_networks(extra):
+    model = gan.build_gan(TINY.replace(**extra), seed=0)
     x = np.random.default_rng(0).random((8, 16, 16, 3)).astype("float32")
     g0 = [w.copy() for w in model.generator.get_weights()]
     d0 = [w.copy() for w in model.discriminator.get_weights()]
-    logs = model.train_step(x)
-    logs = {k: float(v) for k, v in logs.items()}
+    logs = {k: float(v) for k, v in model.train_step(x).items()}
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(np.isfinite(v) for v in logs.values())
     assert 0.0 < logs["d_real"] < 1.0 and 0.0 < logs["d_fake"] < 1.0
     assert any(not np.allclose(a, b) for a, b in zip(g0, model.generator.get_weights()))
     assert any(not np.allclose(a, b) for a, b in zip(d0, model.discriminator.get_weights()))
+    # the update ratio: one discriminator step, g_steps generator steps
+    assert int(model.d_optimizer.iterations) == 1
+    assert int(model.g_optimizer.iterations) == model.gan_config.g_steps
 
 
-def test_fit_on_the_course_pipeline_with_label_smoothing(tmp_path):
+def test_instance_noise_reaches_what_the_discriminator_sees():
+    x = tf.zeros((4, 16, 16, 3))
+    assert np.array_equal(gan.build_gan(TINY, seed=0)._noisy(x), x)
+    noisy = np.asarray(gan.build_gan(TINY.replace(instance_noise=0.5), seed=0)._noisy(x))
+    assert 0.4 < noisy.std() < 0.6
+
+
+# --------------------------------------------------------------------------------------
+# Learning a trivial distribution
+# --------------------------------------------------------------------------------------
+def blobs(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
+    """Centred grey Gaussian blobs on black, of random width (1.5-4 px) and peak (0.5-1)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    width = rng.uniform(1.5, 4.0, (n, 1, 1))
+    peak = rng.uniform(0.5, 1.0, (n, 1, 1))
+    img = peak * np.exp(-(xx**2 + yy**2) / (2 * width**2))
+    return np.repeat(img[..., None], 3, axis=-1).astype("float32")
+
+
+def blob_features(images) -> np.ndarray:
+    """Five numbers per image: mean and peak brightness, the brightness-weighted RMS distance
+    from the centre (the width), and the brightness-weighted centre of mass (x, y)."""
+    g = np.asarray(images, np.float64).mean(axis=-1)
+    size = g.shape[1]
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    mass = g.sum(axis=(1, 2)) + 1e-9
+    cx, cy = (g * xx).sum(axis=(1, 2)) / mass, (g * yy).sum(axis=(1, 2)) / mass
+    spread = np.sqrt((g * (xx**2 + yy**2)).sum(axis=(1, 2)) / mass)
+    return np.stack([g.mean(axis=(1, 2)), g.max(axis=(1, 2)), spread, cx, cy], axis=1)
+
+
+def blob_dataset(n=512, batch=32, repeat=True):
+    ds = tf.data.Dataset.from_tensor_slices(blobs(n)).shuffle(n, seed=0).batch(batch)
+    return ds.repeat() if repeat else ds
+
+
+def test_a_tiny_gan_learns_gaussian_blobs():
+    # learning rates 1e-3: a toy problem tolerates (and needs, in 200 steps) larger steps
+    cfg = TINY.replace(filters=(16, 32), g_learning_rate=1e-3, d_learning_rate=1e-3)
+    model = gan.build_gan(cfg, seed=0)
+    real = blob_features(blobs(256, seed=1))
+    z = latent.normal_points(256, TINY.z_dim, seed=2)
+    before = metrics.frechet_distance(blob_features(models.decode(model, z)), real)
+    model.fit(blob_dataset(), epochs=1, steps_per_epoch=200, verbose=0, shuffle=False)
+    after = metrics.frechet_distance(blob_features(models.decode(model, z)), real)
+    assert after < 0.2 * before, (before, after)
+
+
+# --------------------------------------------------------------------------------------
+# The balance monitor
+# --------------------------------------------------------------------------------------
+def feed(monitor, values):
+    """Play one epoch of per-batch D(G(z)) values to ``monitor`` as ``fit`` logs them:
+    running means."""
+    monitor.on_epoch_begin(0)
+    for k, _ in enumerate(values):
+        monitor.on_train_batch_end(k, {"d_fake": float(np.mean(values[: k + 1]))})
+    monitor.on_epoch_end(0)
+
+
+def test_balance_monitor_needs_every_batch_below_the_threshold():
+    lines = []
+    won = gan.BalanceMonitor(threshold=0.05, print_fn=lines.append)
+    feed(won, [0.04, 0.01, 0.02, 0.049])
+    assert won.flagged == [0] and len(lines) == 1 and "won epoch 1" in lines[0]
+    assert won.epoch_max == [pytest.approx(0.049, abs=1e-6)]
+    # the epoch's mean is 0.03, but one batch reached 0.12: not a won epoch
+    fought = gan.BalanceMonitor(threshold=0.05, print_fn=lines.append)
+    feed(fought, [0.0, 0.0, 0.0, 0.12])
+    assert fought.flagged == [] and len(lines) == 1
+    assert fought.epoch_max == [pytest.approx(0.12, abs=1e-6)]
+
+
+def test_balance_monitor_flags_a_discriminator_that_wins():
+    # a generator that can barely move against a fast discriminator: D wins from epoch 2 on
+    strong_d = gan.build_gan(TINY.replace(d_learning_rate=1e-2, g_learning_rate=1e-6), seed=0)
+    lines = []
+    monitor = gan.BalanceMonitor(threshold=0.05, stop=True, print_fn=lines.append)
+    h = strong_d.fit(
+        blob_dataset(), epochs=4, steps_per_epoch=40, verbose=0, shuffle=False, callbacks=[monitor]
+    )
+    assert monitor.flagged and len(lines) == 1  # stop=True: training ended at the first flag
+    assert len(h.history["d_fake"]) == monitor.flagged[0] + 1 < 4
+    # the balanced configuration on the same data is never flagged
+    balanced = gan.build_gan(TINY, seed=0)
+    quiet = gan.BalanceMonitor(threshold=0.05)
+    history = gan.fit_gan(balanced, blob_dataset(repeat=False), epochs=2, callbacks=[quiet])
+    assert quiet.flagged == [] and min(history["d_fake_max"]) > 0.05
+    assert history["d_fake_max"] == quiet.epoch_max
+
+
+# --------------------------------------------------------------------------------------
+# Checkerboards
+# --------------------------------------------------------------------------------------
+def test_grid_energy_sees_checkerboards_and_stripes_not_smooth_images():
+    yy, xx = np.mgrid[:32, :32]
+    checker = np.repeat(((xx + yy) % 2)[None, ..., None], 3, -1).astype("float32")
+    stripes = np.repeat((yy % 2)[None, ..., None], 3, -1).astype("float32")
+    smooth = np.repeat((np.sin(xx / 5.0) * 0.4 + 0.5)[None, ..., None], 3, -1).astype("float32")
+    assert gan.grid_energy(checker)[0] == pytest.approx(1.0)
+    assert gan.grid_energy(stripes)[0] == pytest.approx(1.0)
+    assert gan.grid_energy(smooth)[0] < 1e-3
+    mixed = 0.8 * smooth + 0.2 * checker
+    assert gan.grid_artefact_ratio(mixed, smooth) > 100
+    assert gan.grid_energy((checker * 255).astype(np.uint8))[0] == pytest.approx(1.0)
+
+
+def test_an_untrained_transposed_convolution_paints_more_grid_than_a_resize():
+    z = latent.normal_points(16, 16, seed=0)
+    cfg = GANConfig(image_size=32, filters=(16, 32), z_dim=16)
+    transpose = models.decode(gan.build_gan(cfg, seed=0), z)
+    resize = models.decode(gan.build_gan(cfg.replace(upsample="resize"), seed=0), z)
+    assert np.mean(gan.grid_energy(transpose)) > 5 * np.mean(gan.grid_energy(resize))
+
+
+# --------------------------------------------------------------------------------------
+# Samples, saving, the cache
+# --------------------------------------------------------------------------------------
+def test_fit_on_the_course_pipeline_with_label_smoothing():
+    from vaecourse.kit import zoo
     from vaecourse.profiles import profile
 
     P = profile("ci").replace(batch_size=8)
@@ -91,8 +248,8 @@ def test_fit_on_the_course_pipeline_with_label_smoothing(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
     lines = []
     log = gan.GANLog(print_fn=lines.append)
-    h = gan.train_gan(model, images, P, epochs=2, log_every=99, callbacks=[log])
-    assert len(h["d_loss"]) == 2 and len(h["seconds"]) == 2
+    h = zoo.train_gan(model, images, P, epochs=2, log_every=99, callbacks=[log])
+    assert len(h["d_loss"]) == 2 and len(h["seconds"]) == 2 and len(h["d_fake_max"]) == 2
     assert np.isfinite(h["g_loss"]).all()
     assert len(lines) == 2 and lines[1].startswith("epoch 2/2  d_loss ")
 
@@ -118,18 +275,19 @@ def test_a_tanh_generator_is_decoded_onto_the_unit_range():
 
 
 def test_weights_save_and_load(tmp_path):
-    model = gan.build_gan(TINY, seed=0)
+    model = gan.build_gan(TINY.replace(**REMEDIES), seed=0)
     model.train_step(np.random.default_rng(0).random((8, 16, 16, 3)).astype("float32"))
     path = tmp_path / "gan.weights.h5"
     model.save_weights(path)
-    other = gan.build_gan(TINY, seed=1)
+    other = gan.build_gan(TINY.replace(**REMEDIES), seed=1)
     other.load_weights(path)
     np.testing.assert_allclose(sample(model, 3, 2), sample(other, 3, 2))
     for a, b in zip(model.d_optimizer.variables, other.d_optimizer.variables):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b))
 
 
-def test_face_gan_trains_once_then_loads_from_the_cache(tmp_path, monkeypatch):
+def test_face_gan_trains_once_with_the_recipe_then_loads_from_the_cache(tmp_path, monkeypatch):
+    from vaecourse.kit import zoo
     from vaecourse.profiles import profile
 
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
@@ -140,9 +298,11 @@ def test_face_gan_trains_once_then_loads_from_the_cache(tmp_path, monkeypatch):
     class Faces:
         train = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
 
-    first = gan.face_gan(P, faces=Faces)
-    second = gan.face_gan(P, faces=Faces)
+    first = zoo.face_gan(P, faces=Faces)
+    second = zoo.face_gan(P, faces=Faces)
     assert first.trained and not second.trained
+    assert first.model.gan_config == gan.face_gan_config(P, name="face_gan")
+    assert {k: getattr(first.model.gan_config, k) for k in gan.FACE_RECIPE} == gan.FACE_RECIPE
     assert second.history["d_loss"] == first.history["d_loss"]
     np.testing.assert_allclose(sample(first.model, 2, 0), sample(second.model, 2, 0))
 

@@ -457,38 +457,19 @@ def fit_gan(
     gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
 ) -> dict:
     """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`GANLog` line per
-    epoch; the history gains ``seconds`` (wall-clock per epoch)."""
+    epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
+    The history gains ``seconds`` (wall-clock per epoch) and ``d_fake_max`` (each epoch's
+    highest per-batch D(G(z)): below the monitor's threshold means D won that epoch)."""
     log = GANLog(every=log_every, n_images=n_images)
-    result = gan.fit(dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[log, *callbacks])
+    monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
+    extra = [] if monitor else [monitor := BalanceMonitor()]
+    result = gan.fit(
+        dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[log, *extra, *callbacks]
+    )
     history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
     history["seconds"] = [float(s) for s in log.seconds]
+    history["d_fake_max"] = [float(v) for v in monitor.epoch_max]
     return history
-
-
-def train_gan(
-    gan,
-    images,
-    P,
-    epochs: int | None = None,
-    log_every: int = 1,
-    callbacks=(),
-    batch_size: int | None = None,
-) -> dict:
-    """Fit ``gan`` on uint8 ``images`` through the course's tf.data pipeline (``target="x"``,
-    scaled to the generator's output range); see :func:`fit_gan`."""
-    from .data import make_dataset
-
-    batch_size = batch_size or P.batch_size
-    ds = make_dataset(
-        images,
-        batch_size,
-        shuffle=True,
-        seed=P.seed,
-        scale=gan.gan_config.scale,
-        target="x",
-        drop_remainder=len(images) >= 2 * batch_size,
-    )
-    return fit_gan(gan, ds, epochs or P.epochs, len(images), log_every, callbacks)
 
 
 # --------------------------------------------------------------------------------------
@@ -501,7 +482,7 @@ FACE_RECIPE = dict(output_activation="tanh", upsample="resize", label_smoothing=
 
 
 def face_gan_config(P, **overrides) -> GANConfig:
-    """The face GAN's config for profile ``P``: :data:`FACE_RECIPE` at the profile's image
+    """The face GAN's config (``zoo.face_gan`` trains and caches it) for profile ``P``: :data:`FACE_RECIPE` at the profile's image
     size, latent size and filters; ``overrides`` win."""
     return config_from_profile(P, **{**FACE_RECIPE, **overrides})
 
@@ -513,55 +494,6 @@ def face_gan_schedule(P) -> dict:
         "epochs": P.pick(ci=P.epochs, book=8, full=25),
         "batch_size": P.pick(ci=P.batch_size, book=32, full=128),
     }
-
-
-def face_gan(
-    P,
-    *,
-    faces=None,
-    epochs=None,
-    batch_size=None,
-    name: str = "face_gan",
-    callbacks=(),
-    **overrides,
-):
-    """The trained face GAN for profile ``P`` from the model cache (trained on the first call).
-    ``overrides`` change the config (e.g. ``d_learning_rate=2e-3``) and give another cached
-    model; ``callbacks`` (e.g. a :class:`BalanceMonitor`) run only when it trains."""
-    from .data import GENERATOR_VERSION, load_faces
-    from .model_cache import cached_model
-
-    config = face_gan_config(P, name=name, **overrides)
-    schedule = face_gan_schedule(P)
-    epochs = epochs or schedule["epochs"]
-    batch_size = batch_size or schedule["batch_size"]
-
-    def train(model):
-        data = faces if faces is not None else load_faces(P, verbose=False)
-        return train_gan(
-            model, data.train, P, epochs=epochs, callbacks=callbacks, batch_size=batch_size
-        )
-
-    extra = {
-        "epochs": epochs,
-        "data": P.dataset if P.dataset != "synthetic" else f"synthetic-v{GENERATOR_VERSION}",
-    }
-    if batch_size != P.batch_size:  # models cached before batch_size was a choice keep their key
-        extra["batch_size"] = batch_size
-    entry = cached_model(
-        name,
-        config,
-        lambda cfg: build_gan(cfg, seed=P.seed),
-        train,
-        profile=P,
-        extra=extra,
-        verbose=False,
-    )
-    print(
-        f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key} "
-        f"({history_summary(entry.history)})"
-    )
-    return entry
 
 
 # --------------------------------------------------------------------------------------
