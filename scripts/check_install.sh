@@ -26,9 +26,9 @@ EOF
 )"
 echo "[install] $requirement @ git+file://$root into a fresh venv ($("$py" --version))"
 "$py" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --upgrade pip
+"$work/venv/bin/python" -m pip install -qq --upgrade pip
 # nbclient and ipykernel stand in for the Jupyter that Colab brings
-"$work/venv/bin/python" -m pip install -q "$requirement @ git+file://$root" nbclient ipykernel
+"$work/venv/bin/python" -m pip install -qq --no-compile "$requirement @ git+file://$root" nbclient ipykernel
 installed=$(( $(date +%s) - start ))
 
 mkdir -p "$work/run" && cd "$work/run"

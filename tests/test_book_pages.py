@@ -43,7 +43,7 @@ def test_every_book_page_is_in_the_table_of_contents():
         assert f"book/{page.stem}" in files, page.name
 
 
-@pytest.mark.parametrize("stem", ["00_setup", "09_taming_celeba", "15_latent_explorer"])
+@pytest.mark.parametrize("stem", ["00_setup", "15_latent_explorer"])
 def test_chapters_using_attributes_link_the_data_page(stem):
     nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
