@@ -192,6 +192,10 @@ def test_balance_monitor_needs_every_batch_below_the_threshold():
     feed(fought, [0.0, 0.0, 0.0, 0.12])
     assert fought.flagged == [] and len(lines) == 1
     assert fought.epoch_max == [pytest.approx(0.12, abs=1e-6)]
+    # a stored history is judged alike (a model loaded from the cache)
+    replayed = gan.BalanceMonitor(threshold=0.05, print_fn=lines.append)
+    assert replayed.replay({"d_fake_max": [0.3, 0.049, 0.051, 0.01]}) == [1, 3]
+    assert len(lines) == 3 and "won epoch 4" in lines[-1]
 
 
 def test_balance_monitor_flags_a_discriminator_that_wins():

@@ -442,15 +442,27 @@ class BalanceMonitor(keras.callbacks.Callback):
         self._mean, self._k, self._max = mean, self._k + 1, max(self._max, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch_max.append(float(self._max))
-        if self._k and self._max < self.threshold:
+        if self._k:
+            self._judge(epoch, float(self._max))
+
+    def _judge(self, epoch: int, highest: float) -> None:
+        self.epoch_max.append(highest)
+        if highest < self.threshold:
             self.flagged.append(epoch)
             self.print_fn(
                 f"BalanceMonitor: the discriminator won epoch {epoch + 1}: D(G(z)) stayed below "
-                f"{self.threshold:g} in all {self._k} batches (highest {self._max:.3f})"
+                f"{self.threshold:g} in every batch (highest {highest:.3f})"
             )
-            if self.stop:
+            if self.stop and self.model is not None:
                 self.model.stop_training = True
+
+    def replay(self, history: dict) -> list:
+        """Judge a stored history (the ``d_fake_max`` that :func:`fit_gan` records) as the
+        monitor judged it during training, e.g. for a model loaded from a cache; returns the
+        flagged epochs."""
+        for epoch, highest in enumerate(history["d_fake_max"]):
+            self._judge(epoch, float(highest))
+        return self.flagged
 
 
 def fit_gan(
