@@ -349,7 +349,7 @@ def print_table(results: list) -> None:
 BREAKAGES = [
     (
         "stored widget view",
-        'data-jupyter-widgets-cdn=""',
+        "application/vnd.jupyter.widget-view+json",
         lambda t: t.replace(
             'data-jupyter-widgets-cdn=""', 'crossorigin="anonymous" data-jupyter-widgets-cdn=""'
         ),
