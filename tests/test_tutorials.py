@@ -140,6 +140,28 @@ def test_build_tutorial_vae_swaps_the_sampling_layer_and_trains(sampling):
         tutorials.build_tutorial_vae(cfg, "uniform")
 
 
+def test_tutorial_vae_weights_survive_a_save_and_load(tmp_path):
+    cfg = models.VAEConfig(rec_loss="mse", rec_reduction="mean", **TINY)
+    vae = tutorials.build_tutorial_vae(cfg, "shared", seed=0)
+    x = np.random.default_rng(0).random((4,) + cfg.input_shape).astype("float32")
+    vae.save_weights(tmp_path / "m.weights.h5")
+    again = tutorials.build_tutorial_vae(cfg, "shared", seed=1)
+    again.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_allclose(models.encode(again, x), models.encode(vae, x), rtol=1e-6)
+
+
+def test_read_as_log_variance_doubles_log_sigma():
+    cfg = models.VAEConfig(rec_loss="mse", rec_reduction="mean", **TINY)
+    vae = tutorials.build_tutorial_vae(cfg, "log_sigma", seed=0)
+    x = np.random.default_rng(0).random((4,) + cfg.input_shape).astype("float32")
+    mu, log_sigma = models.encode(vae, x, log_var=True)
+    view = tutorials.read_as_log_variance(vae)
+    mu2, log_var = models.encode(view, x, log_var=True)
+    np.testing.assert_allclose(mu2, mu, rtol=1e-6)
+    np.testing.assert_allclose(log_var, 2 * log_sigma, rtol=1e-5, atol=1e-6)
+    assert models.decode(view, mu).shape == x.shape
+
+
 def test_tutorial002_loss_equals_the_preset_loss():
     """MSE over the flattened batch + 1e-4 KL is the seed002 preset's per-image mean + fact KL."""
     rng = np.random.default_rng(0)

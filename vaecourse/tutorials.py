@@ -21,7 +21,7 @@ Tutorial 002, "VAE for CelebA" (chapter T2):
 * :class:`LogSigmaSampling` -- ``z_log_sigma`` taken at its word (sigma = exp(z_log_sigma)),
   and :func:`kl_divergence_log_sigma`;
 * :func:`build_tutorial_vae` -- the VAE of a config whose encoder samples with one of
-  :data:`SAMPLINGS`;
+  :data:`SAMPLINGS`, and :func:`read_as_log_variance` for measuring the log-sigma variant;
 * :func:`tutorial002_loss` -- its loss as written: MSE over the flattened batch + 1e-4 KL;
 * :func:`split_by_file_index`, :func:`identity_overlap`, :func:`unseen_share` -- its data split
   and its sampling of files with replacement;
@@ -34,6 +34,7 @@ import ast
 import builtins
 import inspect
 import textwrap
+import types
 
 import keras
 import numpy as np
@@ -260,6 +261,19 @@ def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", se
     model.compile(optimizer=models.make_optimizer(config))
     model(np.zeros((1,) + config.input_shape, "float32"))
     return models.attach_parts(model, encoder, vae.decoder, config, 3)
+
+
+def read_as_log_variance(model):
+    """A view of a model whose encoder's third output is log sigma (:class:`LogSigmaSampling`)
+    with that output doubled into a log-variance, as the measures (``metrics.elbo``,
+    ``latent.kl_per_dim``) expect.  The view has the model's decoder and config."""
+    encoder = models.get_encoder(model)
+    z, mu, log_sigma = encoder.outputs
+    log_var = layers.Rescaling(2.0, name="log_sigma_to_log_var")(log_sigma)
+    view = keras.Model(encoder.input, [z, mu, log_var], name="encoder")
+    return types.SimpleNamespace(
+        encoder=view, decoder=models.get_decoder(model), vae_config=model.vae_config
+    )
 
 
 def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):
