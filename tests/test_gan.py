@@ -122,8 +122,10 @@ def test_one_train_step_updates_both_networks(extra):
 
 def test_instance_noise_reaches_what_the_discriminator_sees():
     x = tf.zeros((4, 16, 16, 3))
-    assert np.array_equal(gan.build_gan(TINY, seed=0)._noisy(x), x)
-    noisy = np.asarray(gan.build_gan(TINY.replace(instance_noise=0.5), seed=0)._noisy(x))
+    assert np.array_equal(gan.build_gan(TINY, seed=0).with_instance_noise(x), x)
+    noisy = np.asarray(
+        gan.build_gan(TINY.replace(instance_noise=0.5), seed=0).with_instance_noise(x)
+    )
     assert 0.4 < noisy.std() < 0.6
 
 

@@ -170,8 +170,15 @@ def _init(config: GANConfig):
     return keras.initializers.RandomNormal(0.0, config.init_stddev)
 
 
-def _upsample(x, filters: int, config: GANConfig, i: int, bias: bool):
-    """Double the map: a stride-2 transposed convolution, or a resize and a convolution."""
+def upsample(x, filters: int, config: GANConfig, i: int, bias: bool):
+    """Double the map's side: layer ``i`` of the generator.
+
+    ``"transpose"``: a stride-2 transposed convolution.  Each output pixel is a sum over the
+    kernel taps that land on it, and which taps land depends on the pixel's position modulo
+    2: four interleaved sub-images, each with its own effective kernel.  Unless training makes
+    the four agree, they differ in brightness -- a checkerboard of period 2.
+    ``"resize"``: nearest-neighbour upsampling, then an ordinary convolution; every output
+    pixel sees the same kernel, so no period-2 pattern is built in."""
     if config.upsample == "resize":
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"generator_resize_{i}")(x)
         return layers.Conv2D(
@@ -204,10 +211,10 @@ def build_generator(config: GANConfig) -> keras.Model:
     x = layers.BatchNormalization(name="generator_dense_bn")(x)
     x = layers.ReLU(name="generator_dense_act")(x)
     for i, f in enumerate(rev[1:]):
-        x = _upsample(x, f, config, i, bias=False)  # BN follows: no bias
+        x = upsample(x, f, config, i, bias=False)  # BN follows: no bias
         x = layers.BatchNormalization(name=f"generator_{i}_bn")(x)
         x = layers.ReLU(name=f"generator_{i}_act")(x)
-    x = _upsample(x, config.channels, config, len(rev) - 1, bias=True)
+    x = upsample(x, config.channels, config, len(rev) - 1, bias=True)
     out = layers.Activation(config.output_activation, dtype="float32", name="generator_output")(x)
     return keras.Model(z_in, out, name="generator")
 
@@ -331,7 +338,7 @@ class DCGAN(keras.Model):
     def _bce(self, labels, logits):
         return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
 
-    def _noisy(self, images):
+    def with_instance_noise(self, images):
         """What D sees: the images plus instance noise (real and generated alike), so the two
         distributions overlap and D cannot separate them perfectly."""
         sigma = self.gan_config.instance_noise
@@ -348,8 +355,8 @@ class DCGAN(keras.Model):
         z = keras.random.normal((n, cfg.z_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
-            real_logits = self.discriminator(self._noisy(real), training=True)
-            fake_logits = self.discriminator(self._noisy(fake), training=True)
+            real_logits = self.discriminator(self.with_instance_noise(real), training=True)
+            fake_logits = self.discriminator(self.with_instance_noise(fake), training=True)
             d_loss = 0.5 * (
                 self._bce(ops.full_like(real_logits, 1.0 - cfg.label_smoothing), real_logits)
                 + self._bce(ops.zeros_like(fake_logits), fake_logits)
@@ -360,7 +367,7 @@ class DCGAN(keras.Model):
         for _ in range(cfg.g_steps):
             z = keras.random.normal((n, cfg.z_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
-                fake_g = self._noisy(self.generator(z, training=True))
+                fake_g = self.with_instance_noise(self.generator(z, training=True))
                 fake_logits_g = self.discriminator(fake_g, training=True)
                 g_loss = self._bce(ops.ones_like(fake_logits_g), fake_logits_g)
             grads = tape.gradient(g_loss, self.generator.trainable_variables)
