@@ -11,18 +11,21 @@ It runs after the generic checks, with ``ctx`` a :class:`check_book.PageContext`
 extra screenshot beside the page's own), ``ctx.fail(message)`` and ``ctx.note(message)``.
 An exception raised by a check fails the page with its message.
 """
+
 from __future__ import annotations
 
 import fnmatch
 
-_HOOKS: list = []   # (glob of pages, function)
+_HOOKS: list = []  # (glob of pages, function)
 
 
 def page(*patterns: str):
     """Register the decorated function for the pages matching any of ``patterns``."""
+
     def register(fn):
         _HOOKS.extend((p, fn) for p in patterns)
         return fn
+
     return register
 
 
