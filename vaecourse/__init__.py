@@ -12,6 +12,7 @@ The taught layer -- what the chapters teach and show (``chapter.show_source``):
 * ``bottleneck`` -- the extra Dense layer and its parameters (chapter XII);
 * ``latent``, ``sharpness``, ``explorer`` -- latent draws and geometry, sharpening, the explorer;
 * ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- the measures the chapters trust;
+* ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
 * ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
