@@ -242,7 +242,7 @@ def _source_from_zip(zpath: Path, origin: str, extra_label_dirs=()) -> Source:
     try:
         zf = zipfile.ZipFile(zpath)
     except (zipfile.BadZipFile, OSError) as e:
-        raise CelebAError(f"{zpath} is not a readable zip file ({e}).\n{HOW_TO_GET}") from e
+        raise CelebAError(f"{zpath} is not a readable zip file ({e}).\n{HOW_TO_GET}") from None
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
     names = [m.filename for m in members]
@@ -344,13 +344,13 @@ def _kaggle_download() -> str:
         raise CelebAError(
             f"CelebA is not available locally and the package kagglehub "
             f"is not installed.\n{HOW_TO_GET}"
-        ) from e
+        ) from None  # the message says all; a chained traceback only buries the how-to
     try:
         return kagglehub.dataset_download(KAGGLE_HANDLE)
     except Exception as e:  # network, credentials, quota: all end the same way for us
         raise CelebAError(
             f"kagglehub could not download {KAGGLE_HANDLE}: {type(e).__name__}: {e}\n{HOW_TO_GET}"
-        ) from e
+        ) from None  # the cause is quoted in the message
 
 
 # ----------------------------------------------------------------------------- decoding
