@@ -340,7 +340,7 @@ def find_source(source: str | os.PathLike | None = None, *, download: bool = Tru
 def _kaggle_download() -> str:
     try:
         import kagglehub
-    except ImportError as e:
+    except ImportError:
         raise CelebAError(
             f"CelebA is not available locally and the package kagglehub "
             f"is not installed.\n{HOW_TO_GET}"
