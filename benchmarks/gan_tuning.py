@@ -124,6 +124,7 @@ def run(name, overrides, args, P, faces, clf, real_det, real_features):
             x = models.decode(model, z)
             row = {
                 "name": name,
+                "seed": args.seed,
                 "step": step,
                 "batch": batch,
                 "images_seen": step * batch,
