@@ -427,48 +427,57 @@ class GANLog(keras.callbacks.Callback):
 
 
 class BalanceMonitor(keras.callbacks.Callback):
-    """Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in *every* batch.
+    """Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
+    of the epoch's batches.
 
-    A balanced game keeps D(G(z)) in the tenths; once D rejects every generated image with
-    confidence, the generator's gradient carries little but "not like this", and the game
-    rarely recovers.  ``fit`` logs running means, so the monitor recovers each batch's own
-    value from two consecutive means: ``x_k = (k + 1) m_k - k m_(k-1)``.  A flagged epoch is
-    printed, kept in ``flagged`` (0-based epochs) and, with ``stop=True``, ends training."""
+    A balanced game keeps D(G(z)) in the tenths; once D rejects nearly every generated batch
+    with confidence, the generator's gradient carries little but "not like this", and the
+    game rarely recovers.  A share, not every batch: D's own steps are noisy, so even a lost
+    game has the odd batch in which D is fooled.  ``fit`` logs running means, so the monitor
+    recovers each batch's own value from two consecutive means, ``x_k = (k + 1) m_k - k m_(k-1)``,
+    and keeps them all in ``values``.  A flagged epoch is printed, kept in ``flagged``
+    (0-based) and, with ``stop=True``, ends training."""
 
-    def __init__(self, threshold: float = 0.05, stop: bool = False, print_fn=print):
+    def __init__(
+        self, threshold: float = 0.05, share: float = 0.9, stop: bool = False, print_fn=print
+    ):
         super().__init__()
-        self.threshold, self.stop, self.print_fn = float(threshold), bool(stop), print_fn
-        self.flagged, self.epoch_max = [], []
+        self.threshold, self.share = float(threshold), float(share)
+        self.stop, self.print_fn = bool(stop), print_fn
+        self.values, self.below, self.flagged = [], [], []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._mean, self._k, self._max = 0.0, 0, -np.inf
+        self._mean, self._k = 0.0, 0
 
     def on_train_batch_end(self, batch, logs=None):
         mean = float((logs or {})["d_fake"])
-        value = (self._k + 1) * mean - self._k * self._mean  # this batch's D(G(z))
-        self._mean, self._k, self._max = mean, self._k + 1, max(self._max, value)
+        self.values.append((self._k + 1) * mean - self._k * self._mean)  # this batch's D(G(z))
+        self._mean, self._k = mean, self._k + 1
 
     def on_epoch_end(self, epoch, logs=None):
         if self._k:
-            self._judge(epoch, float(self._max))
+            self._judge(epoch, self.values[-self._k :])
 
-    def _judge(self, epoch: int, highest: float) -> None:
-        self.epoch_max.append(highest)
-        if highest < self.threshold:
+    def _judge(self, epoch: int, batch_values) -> None:
+        v = np.asarray(batch_values, float)
+        below = float(np.mean(v < self.threshold))
+        self.below.append(below)
+        if below >= self.share:
             self.flagged.append(epoch)
             self.print_fn(
-                f"BalanceMonitor: the discriminator won epoch {epoch + 1}: D(G(z)) stayed below "
-                f"{self.threshold:g} in every batch (highest {highest:.3f})"
+                f"BalanceMonitor: the discriminator won epoch {epoch + 1}: D(G(z)) was below "
+                f"{self.threshold:g} in {below:.0%} of its {len(v)} batches (mean {v.mean():.3f})"
             )
             if self.stop and self.model is not None:
                 self.model.stop_training = True
 
     def replay(self, history: dict) -> list:
-        """Judge a stored history (the ``d_fake_max`` that :func:`fit_gan` records) as the
-        monitor judged it during training, e.g. for a model loaded from a cache; returns the
-        flagged epochs."""
-        for epoch, highest in enumerate(history["d_fake_max"]):
-            self._judge(epoch, float(highest))
+        """Judge a stored history (the per-batch ``d_fake_batch`` that :func:`fit_gan` records,
+        split evenly into its epochs) as the monitor judges during training, e.g. for a model
+        loaded from a cache; returns the flagged epochs."""
+        batches = np.asarray(history["d_fake_batch"], float)
+        for epoch, chunk in enumerate(np.array_split(batches, len(history["d_fake"]))):
+            self._judge(epoch, chunk)
         return self.flagged
 
 
@@ -477,8 +486,8 @@ def fit_gan(
 ) -> dict:
     """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`GANLog` line per
     epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
-    The history gains ``seconds`` (wall-clock per epoch) and ``d_fake_max`` (each epoch's
-    highest per-batch D(G(z)): below the monitor's threshold means D won that epoch)."""
+    The history gains ``seconds`` (wall-clock per epoch) and ``d_fake_batch`` (every batch's
+    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it."""
     log = GANLog(every=log_every, n_images=n_images)
     monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
     extra = [] if monitor else [monitor := BalanceMonitor()]
@@ -487,7 +496,7 @@ def fit_gan(
     )
     history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
     history["seconds"] = [float(s) for s in log.seconds]
-    history["d_fake_max"] = [float(v) for v in monitor.epoch_max]
+    history["d_fake_batch"] = [round(float(v), 5) for v in monitor.values]
     return history
 
 
