@@ -130,7 +130,7 @@ def run(name, overrides, args, P, faces, clf, real_det, real_features):
                 "images_seen": step * batch,
                 "img_s": round(args.every * batch / seconds, 1),
                 **{k: round(float(v), 4) for k, v in logs.items()},
-                "d_fake_max": round(monitor.epoch_max[-1], 4),
+                "d_fake_below": round(monitor.below[-1], 4),  # share of batches < threshold
                 **{
                     k: round(float(v), 4)
                     for k, v in measure(x, faces, real_det, clf, real_features).items()
