@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vaecourse import gan, latent, metrics, models
+from vaecourse import gan, latent, metrics, models, training
 from vaecourse.gan import GANConfig
 
 TINY = GANConfig(name="tiny", image_size=16, z_dim=8, filters=(8, 16))
@@ -255,7 +255,7 @@ def test_fit_on_the_course_pipeline_with_label_smoothing():
     model = gan.build_gan(TINY.replace(label_smoothing=0.1), seed=0)
     images = np.random.default_rng(1).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
     lines = []
-    log = gan.GANLog(print_fn=lines.append)
+    log = training.EpochLog(print_fn=lines.append, fields=training.GAN_FIELDS)
     h = zoo.train_gan(model, images, P, epochs=2, log_every=99, callbacks=[log])
     assert len(h["d_loss"]) == 2 and len(h["seconds"]) == 2 and len(h["d_fake_batch"]) == 2 * 4
     assert np.isfinite(h["g_loss"]).all()

@@ -36,7 +36,6 @@ rates, and ``spectral_norm`` (Keras' ``SpectralNormalization`` around D's layers
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import keras
@@ -45,6 +44,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .models import register
+from .training import GAN_FIELDS, EpochLog
 
 #: GANConfig fields added after the first models were cached (see ``GANConfig.to_dict``).
 LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
@@ -396,36 +396,6 @@ def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
     return gan
 
 
-class GANLog(keras.callbacks.Callback):
-    """One line per epoch: ``epoch 2/5  d_loss 0.61  g_loss 1.12  D(x) 0.62  D(G(z)) 0.31  | 41 s``.
-    ``self.seconds`` keeps the wall-clock time of each epoch."""
-
-    def __init__(self, every: int = 1, n_images: int | None = None, print_fn=print):
-        super().__init__()
-        self.every, self.n_images, self.print_fn = max(1, int(every)), n_images, print_fn
-        self.lines, self.seconds = [], []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self._t0
-        self.seconds.append(seconds)
-        logs = logs or {}
-        total = self.params.get("epochs", epoch + 1)
-        if (epoch + 1) % self.every and epoch + 1 != total:
-            return
-        line = (
-            f"epoch {epoch + 1:>{len(str(total))}}/{total}  d_loss {float(logs['d_loss']):.3f}  "
-            f"g_loss {float(logs['g_loss']):.3f}  D(x) {float(logs['d_real']):.2f}  "
-            f"D(G(z)) {float(logs['d_fake']):.2f}  | {seconds:.1f} s"
-        )
-        if self.n_images:
-            line += f", {self.n_images / seconds:.0f} img/s"
-        self.lines.append(line)
-        self.print_fn(line)
-
-
 class BalanceMonitor(keras.callbacks.Callback):
     """Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
     of the epoch's batches.
@@ -487,11 +457,11 @@ class BalanceMonitor(keras.callbacks.Callback):
 def fit_gan(
     gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
 ) -> dict:
-    """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`GANLog` line per
-    epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
+    """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`~vaecourse.training.EpochLog`
+    line per epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
     The history gains ``seconds`` (wall-clock per epoch) and ``d_fake_batch`` (every batch's
     D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it."""
-    log = GANLog(every=log_every, n_images=n_images)
+    log = EpochLog(every=log_every, n_images=n_images, fields=GAN_FIELDS)
     monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
     extra = [] if monitor else [monitor := BalanceMonitor()]
     result = gan.fit(

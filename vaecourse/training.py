@@ -65,17 +65,26 @@ def _fmt(value: float) -> str:
 class EpochLog(keras.callbacks.Callback):
     """Prints one line per epoch, e.g.
     ``epoch  3/10  loss 5123  rec 4980  kl 143.2 (2.8%)  | val loss 5201  | 12.1 s, 660 img/s``.
-    ``every`` prints only every n-th epoch (and the last)."""
+    ``every`` prints only every n-th epoch (and the last); ``self.seconds`` keeps the
+    wall-clock time of every epoch.  ``fields`` names other logged numbers to print instead
+    of the VAE's losses, as ``(key, label, format)``: the GAN's are :data:`GAN_FIELDS`."""
 
-    def __init__(self, every: int = 1, n_images: int | None = None, print_fn=print):
+    def __init__(self, every: int = 1, n_images: int | None = None, print_fn=print, fields=None):
         super().__init__()
         self.every, self.n_images, self.print_fn = max(1, int(every)), n_images, print_fn
-        self.lines = []
+        self.fields = tuple(fields) if fields else None
+        self.lines, self.seconds = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
 
     def _losses(self, logs, prefix):
+        if self.fields:
+            return "  ".join(
+                f"{label} {float(logs[prefix + key]):{fmt}}"
+                for key, label, fmt in self.fields
+                if prefix + key in logs
+            )
         parts = []
         for key, label in (("loss", "loss"), ("reconstruction_loss", "rec"), ("kl_loss", "kl")):
             value = logs.get(prefix + key)
@@ -87,11 +96,12 @@ class EpochLog(keras.callbacks.Callback):
         return "  ".join(parts)
 
     def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._t0
+        self.seconds.append(seconds)
         logs = {hist.canonical_key(k): v for k, v in (logs or {}).items()}
         total_epochs = self.params.get("epochs", epoch + 1)
         if (epoch + 1) % self.every and epoch + 1 != total_epochs:
             return
-        seconds = time.perf_counter() - self._t0
         line = (
             f"epoch {epoch + 1:>{len(str(total_epochs))}}/{total_epochs}  {self._losses(logs, '')}"
         )
@@ -102,6 +112,16 @@ class EpochLog(keras.callbacks.Callback):
             line += f", {self.n_images / seconds:.0f} img/s"
         self.lines.append(line)
         self.print_fn(line)
+
+
+#: What :class:`EpochLog` prints for a GAN: ``epoch 2/5  d_loss 0.612  g_loss 1.120  D(x) 0.62
+#: D(G(z)) 0.31  | 41.0 s``.
+GAN_FIELDS = (
+    ("d_loss", "d_loss", ".3f"),
+    ("g_loss", "g_loss", ".3f"),
+    ("d_real", "D(x)", ".2f"),
+    ("d_fake", "D(G(z))", ".2f"),
+)
 
 
 def fit(

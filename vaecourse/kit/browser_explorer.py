@@ -19,12 +19,8 @@ Needs the extra ``explorer`` (``onnx``, ``tf2onnx`` for the export, ``onnxruntim
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
-import io
 import json
-import os
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -33,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import latent, models, plots
+from . import isolated
 
 SCRIPT_NAME = "face_decoder.js"
 GLOBAL_NAME = "VAECOURSE_EXPLORER"
@@ -55,34 +52,12 @@ def _require(module: str):
 # --------------------------------------------------------------------------------------
 # The decoder as ONNX
 # --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Hold back what the exporter writes to stderr -- TensorFlow's graph optimiser logs from
-    C++, straight to file descriptor 2, which a notebook would show -- and let it out only if
-    the export fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(io.StringIO()) as text:
-                yield
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace") + text.getvalue())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def onnx_bytes(decoder) -> bytes:
     """The Keras decoder as an ONNX model (float32), written by Keras 3's own exporter."""
     _require("onnx"), _require("tf2onnx")
     z_dim = decoder.inputs[0].shape[-1]
     decoder(np.zeros((1, z_dim), "float32"), training=False)  # built and called once
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _quiet_stderr():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), isolated.quiet_stderr():
         warnings.simplefilter("ignore")  # tf2onnx's deprecation chatter about NumPy and TF
         path = Path(tmp) / "decoder.onnx"
         decoder.export(str(path), format="onnx", verbose=False)

@@ -1,4 +1,5 @@
-"""Running a function of the package in a fresh Python process: the one subprocess runner.
+"""Running a function of the package in a fresh Python process: the one subprocess runner
+(and :func:`quiet_stderr`, which holds back native log lines in this one).
 
 Two kinds of job need a process of their own: the Keras 2 pitfalls of chapter III (they switch
 TensorFlow's global execution mode) and memory measurements (a notebook kernel already holds
@@ -12,10 +13,13 @@ JSON-able, which comes back through one marked line of the child's standard outp
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 MARK = "@@VAECOURSE-RESULT@@"
@@ -105,3 +109,25 @@ def compare_eager_and_graph(timeout: float = 300) -> tuple:
     target = f"{__name__}:keras2_closure_child"
     procs = {eager: start(target, {"eager": eager}) for eager in (True, False)}
     return tuple(ClosureRun(**finish(procs[eager], timeout)) for eager in (True, False))
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Hold back what this process writes to stderr inside the block -- TensorFlow's graph
+    optimiser logs from C++, straight to file descriptor 2, which a notebook shows even under
+    ``TF_CPP_MIN_LOG_LEVEL=3`` -- and let it out only if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()) as text:
+                yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace") + text.getvalue())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
