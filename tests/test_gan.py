@@ -315,6 +315,48 @@ def test_face_gan_trains_once_with_the_recipe_then_loads_from_the_cache(tmp_path
     np.testing.assert_allclose(sample(first.model, 2, 0), sample(second.model, 2, 0))
 
 
+def test_sample_quality_measures_the_samples_after_every_epoch():
+    from vaecourse.kit import zoo
+    from vaecourse.profiles import profile
+
+    P = profile("ci").replace(batch_size=8)
+    model = gan.build_gan(TINY, seed=0)
+    z = latent.normal_points(4, TINY.z_dim, seed=3)
+    before = models.decode(model, z)
+    quality = gan.SampleQuality(z, {"mean": lambda x: x.mean(), "n": len})
+    images = np.random.default_rng(1).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
+    h = zoo.train_gan(model, images, P, epochs=2, log_every=99, callbacks=[quality])
+    assert h["sample_n"] == [4.0, 4.0]
+    after = models.decode(model, z)  # the last epoch's number is these samples' measure
+    assert h["sample_mean"][-1] == pytest.approx(float(after.mean()), abs=1e-6)
+    assert h["sample_mean"][0] != pytest.approx(float(before.mean()), abs=1e-6)
+
+
+def test_track_quality_is_part_of_the_cache_key_and_fills_the_history(tmp_path, monkeypatch):
+    from vaecourse.kit import zoo
+    from vaecourse.profiles import profile
+
+    monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
+    P = profile("ci").replace(image_size=16, batch_size=16, filters=(8, 16), z_dim=8, epochs=2)
+    seen = []
+
+    def fake_quality(P_, faces, z_dim):  # the real one needs test faces and the classifier
+        seen.append((len(faces.test), z_dim))
+        return gan.SampleQuality(np.zeros((2, z_dim)), {"detected": lambda x: 0.5})
+
+    monkeypatch.setattr(zoo, "sample_quality", fake_quality)
+
+    class Faces:
+        train = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
+        test = train[:4]
+
+    plain = zoo.face_gan(P, faces=Faces)
+    tracked = zoo.face_gan(P, faces=Faces, track_quality=True)
+    assert tracked.trained and tracked.key != plain.key and seen == [(4, 8)]
+    assert tracked.history["sample_detected"] == [0.5, 0.5]
+    assert "sample_detected" not in plain.history
+
+
 def test_whole_model_round_trip_through_persistence(tmp_path):
     from vaecourse.kit import persistence
 

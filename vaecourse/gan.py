@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from .models import register
+from .models import decode, register
 from .training import GAN_FIELDS, EpochLog
 
 #: GANConfig fields added after the first models were cached (see ``GANConfig.to_dict``).
@@ -454,13 +454,33 @@ class BalanceMonitor(keras.callbacks.Callback):
         return self.flagged
 
 
+class SampleQuality(keras.callbacks.Callback):
+    """Measures the generator's samples from fixed latent points ``z`` after every epoch:
+    what the two losses of a GAN do not tell.  ``measures`` maps a name to a function of a
+    batch of images in [0, 1] (e.g. :func:`vaecourse.metrics.face_detection_rate`) that
+    returns a number; ``values[name]`` keeps one per epoch, and :func:`fit_gan` stores them in
+    the history as ``sample_<name>``."""
+
+    def __init__(self, z, measures: dict):
+        super().__init__()
+        self.z = np.asarray(z, dtype="float32")
+        self.measures = dict(measures)
+        self.values = {name: [] for name in self.measures}
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = decode(self.model, self.z)
+        for name, measure in self.measures.items():
+            self.values[name].append(float(measure(images)))
+
+
 def fit_gan(
     gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
 ) -> dict:
     """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`~vaecourse.training.EpochLog`
     line per epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
-    The history gains ``seconds`` (wall-clock per epoch) and ``d_fake_batch`` (every batch's
-    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it."""
+    The history gains ``seconds`` (wall-clock per epoch), ``d_fake_batch`` (every batch's
+    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it, and
+    the per-epoch numbers of any :class:`SampleQuality` in ``callbacks``."""
     log = EpochLog(every=log_every, n_images=n_images, fields=GAN_FIELDS)
     monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
     extra = [] if monitor else [monitor := BalanceMonitor()]
@@ -470,6 +490,9 @@ def fit_gan(
     history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
     history["seconds"] = [float(s) for s in log.seconds]
     history["d_fake_batch"] = [round(float(v), 5) for v in monitor.values]
+    for callback in callbacks:
+        if isinstance(callback, SampleQuality):
+            history.update({f"sample_{k}": v for k, v in callback.values.items()})
     return history
 
 

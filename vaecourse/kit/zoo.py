@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .. import bottleneck, gan, mechanisms, metrics, models
+from .. import bottleneck, gan, latent, mechanisms, metrics, models
 from ..training import EpochLog
-from .data import load_faces, make_dataset
+from .data import load_faces, make_dataset, to_float
 from .data.faces import data_tag
 from .model_cache import CachedModel, cached_model
 
@@ -170,12 +170,15 @@ def face_gan(
     batch_size=None,
     name: str = "face_gan",
     callbacks=(),
+    track_quality: bool = False,
     **overrides,
 ) -> CachedModel:
     """The trained face GAN for profile ``P`` (:func:`vaecourse.gan.face_gan_config`).
     ``overrides`` change the config (e.g. ``d_learning_rate=2e-3``) and give another cached
     model; ``callbacks`` (e.g. a :class:`~vaecourse.gan.BalanceMonitor`) run only when it
-    trains."""
+    trains.  ``track_quality`` measures the samples after every epoch
+    (:func:`sample_quality`; the history gains ``sample_detected`` and ``sample_frechet``)
+    and is part of the cache key."""
     config = gan.face_gan_config(P, name=name, **overrides)
     schedule = gan.face_gan_schedule(P)
     epochs = epochs or schedule["epochs"]
@@ -183,10 +186,18 @@ def face_gan(
     extra = {}
     if batch_size != P.batch_size:  # models cached before batch_size was a choice keep their key
         extra["batch_size"] = batch_size
+    if track_quality:
+        extra["track_quality"] = True
 
     def fit(model, data):
+        tracked = [sample_quality(P, data, config.z_dim)] if track_quality else []
         return train_gan(
-            model, data.train, P, epochs=epochs, callbacks=callbacks, batch_size=batch_size
+            model,
+            data.train,
+            P,
+            epochs=epochs,
+            callbacks=[*callbacks, *tracked],
+            batch_size=batch_size,
         )
 
     entry = trained(
@@ -205,6 +216,26 @@ def face_gan(
         f"({gan.history_summary(entry.history)})"
     )
     return entry
+
+
+def sample_quality(P, faces, z_dim: int) -> gan.SampleQuality:
+    """A :class:`~vaecourse.gan.SampleQuality` for a face generator: after each epoch, as many
+    samples as there are test faces, from the latent points chapter XIII draws (seed
+    ``P.seed``), measured against the test faces: ``detected`` (Haar detection rate relative
+    to theirs) and ``frechet`` (on the attribute classifier's features)."""
+    real = to_float(faces.test)
+    real_rate = metrics.face_detection_rate(real)
+    classifier = attribute_classifier(P).model
+    real_features = metrics.features(classifier, real)
+    return gan.SampleQuality(
+        latent.normal_points(len(real), z_dim, seed=P.seed),
+        {
+            "detected": lambda x: metrics.face_detection_rate(x) / real_rate,
+            "frechet": lambda x: metrics.frechet_distance(
+                metrics.features(classifier, x), real_features
+            ),
+        },
+    )
 
 
 # --- The attribute classifier of the measures -------------------------------------------------
