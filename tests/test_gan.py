@@ -350,6 +350,11 @@ def test_track_quality_is_part_of_the_cache_key_and_fills_the_history(tmp_path, 
         train = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
         test = train[:4]
 
+    class TrainOnly:
+        train = Faces.train
+
+    with pytest.raises(ValueError, match="test faces.*load_faces"):
+        zoo.face_gan(P, faces=TrainOnly, track_quality=True)
     plain = zoo.face_gan(P, faces=Faces)
     tracked = zoo.face_gan(P, faces=Faces, track_quality=True)
     assert tracked.trained and tracked.key != plain.key and seen == [(4, 8)]

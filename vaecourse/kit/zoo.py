@@ -188,6 +188,11 @@ def face_gan(
         extra["batch_size"] = batch_size
     if track_quality:
         extra["track_quality"] = True
+        if faces is not None and len(getattr(faces, "test", ())) == 0:
+            raise ValueError(
+                "track_quality=True measures the samples against held-out test faces, and the "
+                "faces given have none: pass data.load_faces(P), or leave faces out"
+            )
 
     def fit(model, data):
         tracked = [sample_quality(P, data, config.z_dim)] if track_quality else []
