@@ -322,3 +322,23 @@ def test_inception_features_fails_with_a_clear_message_offline(monkeypatch):
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
     with pytest.raises(RuntimeError, match="ImageNet weights"):
         metrics.inception_features(np.zeros((1, 16, 16, 3), np.uint8))
+
+
+# --------------------------------------------------------------------------- all four at once
+def test_sample_measures_accept_the_real_faces_and_reject_noise_and_collapse(faces):
+    def colour_stats(images):  # stated features: each image's mean and spread per channel
+        x = np.asarray(images, np.float64)
+        return np.concatenate([x.mean(axis=(1, 2)), x.std(axis=(1, 2))], axis=1)
+
+    real, others = faces[:24], faces[24:]
+    measures = metrics.SampleMeasures(real, featurize=colour_stats)
+    same = measures(real)
+    assert same["detected"] == 1.0 and same["frechet"] < 1e-6
+    assert same["diversity"] == pytest.approx(1.0) and same["sharpness"] == pytest.approx(1.0)
+    noise = np.random.default_rng(0).integers(0, 256, others.shape, dtype=np.uint8)
+    collapsed = np.repeat(others[:1], len(others), axis=0)
+    assert measures(noise)["detected"] == 0.0
+    assert measures.frechet(noise) > 3 * measures.frechet(others)
+    assert measures(collapsed)["diversity"] < 0.05
+    with pytest.raises(ValueError, match="classifier or a featurize"):
+        metrics.SampleMeasures(real)

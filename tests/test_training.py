@@ -53,3 +53,14 @@ def test_gpu_options_are_noops_on_cpu():
         "mixed_precision": False,
         "xla": False,
     }
+
+
+def test_batch_trace_recovers_each_batch_from_the_running_means():
+    trace = training.BatchTrace(keys=("loss",))
+    for epoch, batches in enumerate(([4.0, 2.0, 6.0], [1.0, 3.0])):
+        trace.on_epoch_begin(epoch)
+        for k, _ in enumerate(batches):  # what fit logs: the mean of the epoch so far
+            trace.on_train_batch_end(k, {"loss": float(np.mean(batches[: k + 1]))})
+    np.testing.assert_allclose(trace.values["loss"], [4.0, 2.0, 6.0, 1.0, 3.0])
+    np.testing.assert_allclose(trace.shown["loss"], [4.0, 3.0, 4.0, 1.0, 2.0])
+    assert trace.counts == [3, 2]

@@ -44,7 +44,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .models import decode, register
-from .training import GAN_FIELDS, EpochLog
+from .training import GAN_FIELDS, BatchTrace, EpochLog
 
 #: GANConfig fields added after the first models were cached (see ``GANConfig.to_dict``).
 LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
@@ -406,10 +406,10 @@ class BalanceMonitor(keras.callbacks.Callback):
     has the odd batch in which D is fooled.  The defaults come from the face GANs of chapter
     XIII (150-batch epochs, measured per batch): the recipe had 5-8 % of its batches below 0.03,
     a discriminator with four times the learning rate of its generator up to 53 %, the
-    strong-discriminator failure 69-83 %.  ``fit`` logs running means, so the monitor
-    recovers each batch's own value from two consecutive means, ``x_k = (k + 1) m_k - k m_(k-1)``,
-    and keeps them all in ``values``.  A flagged epoch is printed, kept in ``flagged``
-    (0-based) and, with ``stop=True``, ends training."""
+    strong-discriminator failure 69-83 %.  ``fit`` logs running means; a
+    :class:`~vaecourse.training.BatchTrace` recovers each batch's own value, and ``values``
+    keeps them all.  A flagged epoch is printed, kept in ``flagged`` (0-based) and, with
+    ``stop=True``, ends training."""
 
     def __init__(
         self, threshold: float = 0.03, share: float = 0.6, stop: bool = False, print_fn=print
@@ -417,19 +417,24 @@ class BalanceMonitor(keras.callbacks.Callback):
         super().__init__()
         self.threshold, self.share = float(threshold), float(share)
         self.stop, self.print_fn = bool(stop), print_fn
-        self.values, self.below, self.flagged = [], [], []
+        self.trace = BatchTrace(keys=("d_fake",))
+        self.below, self.flagged = [], []
+
+    @property
+    def values(self) -> list:
+        """D(G(z)) of every batch so far."""
+        return self.trace.values["d_fake"]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._mean, self._k = 0.0, 0
+        self.trace.on_epoch_begin(epoch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        mean = float((logs or {})["d_fake"])
-        self.values.append((self._k + 1) * mean - self._k * self._mean)  # this batch's D(G(z))
-        self._mean, self._k = mean, self._k + 1
+        self.trace.on_train_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._k:
-            self._judge(epoch, self.values[-self._k :])
+        n = self.trace.counts[-1] if self.trace.counts else 0
+        if n:
+            self._judge(epoch, self.values[-n:])
 
     def _judge(self, epoch: int, batch_values) -> None:
         v = np.asarray(batch_values, float)

@@ -21,6 +21,8 @@ measure                                      what it rejects
 :func:`likely_copies`
 ===========================================  ====================================================
 
+:class:`SampleMeasures` takes the first four at once, against one set of real faces.
+
 :class:`FaceSubspace` is a teaching device only: its distance rewards blur and cannot tell a
 collapsed generator from a good one, so no conclusion may rest on it alone.
 
@@ -30,7 +32,6 @@ Images are ``(n, h, w, 3)`` arrays, uint8 or float in [0, 1] (convert [-1, 1] da
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ import tensorflow as tf
 from scipy import linalg, ndimage, special
 
 from . import models
+from .training import EpochLog
 
 
 def _unit(images) -> np.ndarray:
@@ -397,17 +399,6 @@ def _attr_dataset(images, attrs, batch_size: int, shuffle: bool, seed: int):
     return ds.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
 
 
-class _EpochSeconds(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
 def fit_attribute_classifier(
     model,
     images,
@@ -422,7 +413,7 @@ def fit_attribute_classifier(
 ) -> dict:
     """Train :func:`attribute_classifier` on images (uint8 or [0, 1]) and +1/-1 attributes;
     returns the Keras history dict plus ``seconds``, the wall time of each epoch."""
-    timer = _EpochSeconds()
+    timer = EpochLog(print_fn=lambda line: None)  # its per-epoch seconds
     hist = model.fit(
         _attr_dataset(images, attrs, batch_size, True, seed),
         epochs=int(epochs),
@@ -494,6 +485,47 @@ def inception_features(images, batch_size: int = 64) -> np.ndarray:
 GAUSSIAN_SIGMA = 0.1
 _LOG_2PI = math.log(2.0 * math.pi)
 _CLIP = 1e-7  # Keras' epsilon: the clip of its binary cross-entropy
+
+
+# --------------------------------------------------------------------------------------
+# All four at once, against one set of real faces
+# --------------------------------------------------------------------------------------
+class SampleMeasures:
+    """The course's four measures of a set of images against one set of held-out real faces,
+    with what depends only on the real faces (their detection rate and features) computed
+    once::
+
+        measures = metrics.SampleMeasures(faces.test, classifier)
+        measures(samples)  # {"detected", "diversity", "sharpness", "frechet"}
+
+    ``detected`` is relative to the real faces' rate (NaN if none of them is detected);
+    ``frechet`` is on the features of ``classifier``.  ``featurize`` replaces
+    ``features(classifier, images)`` where images need adapting first (e.g. resizing to the
+    classifier's input size)."""
+
+    def __init__(self, real, classifier=None, featurize=None):
+        if classifier is None and featurize is None:
+            raise ValueError(
+                "SampleMeasures needs the attribute classifier or a featurize function"
+            )
+        self.real = real
+        self.real_rate = face_detection_rate(real)
+        self.featurize = featurize or (lambda images: features(classifier, images))
+        self.real_features = self.featurize(real)
+
+    def detected(self, images) -> float:
+        return face_detection_rate(images) / self.real_rate if self.real_rate else float("nan")
+
+    def frechet(self, images) -> float:
+        return frechet_distance(self.featurize(images), self.real_features)
+
+    def __call__(self, images) -> dict:
+        return {
+            "detected": self.detected(images),
+            "diversity": diversity(images, self.real),
+            "sharpness": sharpness_ratio(images, self.real),
+            "frechet": self.frechet(images),
+        }
 
 
 def decoder_log_likelihood(

@@ -114,6 +114,35 @@ class EpochLog(keras.callbacks.Callback):
         self.print_fn(line)
 
 
+class BatchTrace(keras.callbacks.Callback):
+    """Each training batch's own value of the logged ``keys``.
+
+    During an epoch ``fit`` logs running means, so two consecutive ones give the k-th batch's
+    own value (k from 1): ``x_k = k m_k - (k - 1) m_(k-1)``.  ``values[key]`` keeps every
+    batch's value, all epochs in one list; ``shown[key]`` the running mean a progress bar
+    shows; ``counts`` the number of batches of each epoch."""
+
+    def __init__(self, keys=("loss", "kl_loss")):
+        super().__init__()
+        self.keys = tuple(keys)
+        self.values = {k: [] for k in self.keys}
+        self.shown = {k: [] for k in self.keys}
+        self.counts = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last = dict.fromkeys(self.keys, 0.0)
+        self.counts.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.counts[-1] += 1
+        k = self.counts[-1]
+        for key in self.keys:
+            mean = float(logs[key])
+            self.values[key].append(k * mean - (k - 1) * self._last[key])
+            self.shown[key].append(mean)
+            self._last[key] = mean
+
+
 #: What :class:`EpochLog` prints for a GAN: ``epoch 2/5  d_loss 0.612  g_loss 1.120  D(x) 0.62
 #: D(G(z)) 0.31  | 41.0 s``.
 GAN_FIELDS = (

@@ -228,19 +228,9 @@ def sample_quality(P, faces, z_dim: int) -> gan.SampleQuality:
     samples as there are test faces, from the latent points chapter XIII draws (seed
     ``P.seed``), measured against the test faces: ``detected`` (Haar detection rate relative
     to theirs) and ``frechet`` (on the attribute classifier's features)."""
-    real = to_float(faces.test)
-    real_rate = metrics.face_detection_rate(real)
-    classifier = attribute_classifier(P).model
-    real_features = metrics.features(classifier, real)
-    return gan.SampleQuality(
-        latent.normal_points(len(real), z_dim, seed=P.seed),
-        {
-            "detected": lambda x: metrics.face_detection_rate(x) / real_rate,
-            "frechet": lambda x: metrics.frechet_distance(
-                metrics.features(classifier, x), real_features
-            ),
-        },
-    )
+    measures = metrics.SampleMeasures(to_float(faces.test), attribute_classifier(P).model)
+    z = latent.normal_points(len(faces.test), z_dim, seed=P.seed)
+    return gan.SampleQuality(z, {"detected": measures.detected, "frechet": measures.frechet})
 
 
 # --- The attribute classifier of the measures -------------------------------------------------
