@@ -9,7 +9,7 @@ fixed latent points against the held-out real faces (``faces.test``):
 * ``sharp`` sharpness relative to real faces (metrics.sharpness_ratio)
 * ``grid``  checkerboard energy relative to real faces (gan.grid_artefact_ratio)
 * ``fd``    Fréchet distance on the book attribute classifier's features (zoo.attribute_classifier,
-            read from the model cache: this script never trains it)
+            from the model cache; trained there first if it is absent)
 
 and prints one JSON line per measurement (also appended to ``--out``) with the game's
 numbers (d_loss, g_loss, D(x), D(G(z))) and the throughput.  Sample grids go to ``--png``.
@@ -36,7 +36,6 @@ import numpy as np  # noqa: E402
 from vaecourse import gan, latent, metrics, models, profiles  # noqa: E402
 from vaecourse.kit import zoo  # noqa: E402
 from vaecourse.kit.data import load_faces, make_dataset  # noqa: E402
-from vaecourse.kit.model_cache import read_entry  # noqa: E402
 
 TANH = dict(output_activation="tanh")
 #: Every variant the chapter's tuning table reports.  "smooth" is the configuration the issue
@@ -68,33 +67,20 @@ def save_grid(x, path, ncols=8, rows=4):
     Image.fromarray(np.concatenate(rows_, 0)).save(path)
 
 
-def cached_classifier(P):
-    """The book attribute classifier if the model cache holds it, else None (never trains)."""
-    cfg = zoo.ClassifierConfig(image_size=P.image_size)
-    epochs = P.pick(ci=1, book=8, full=5)
-    from vaecourse.kit.data.faces import data_tag
-    from vaecourse.kit.files import cache_dir
-    from vaecourse.kit.model_cache import cache_key
-
-    key = cache_key("attribute_classifier", cfg, P, {"epochs": epochs, "data": data_tag(P)})
-    if not isinstance(read_entry(cache_dir("models", key), key), dict):
-        return None
-    return zoo.attribute_classifier(P).model
-
-
-def measure(x, faces, real_det, clf, real_features) -> dict:
-    r = {
-        "det": metrics.face_detection_rate(x) / real_det,
-        "div": metrics.diversity(x, faces.test),
-        "sharp": metrics.sharpness_ratio(x, faces.test),
+def measure(x, faces, reference) -> dict:
+    """The tuning table's columns for samples ``x``: ``reference`` holds the test faces'
+    detection rate and classifier features (:class:`vaecourse.metrics.SampleMeasures`)."""
+    m = reference(x)
+    return {
+        "det": m["detected"],
+        "div": m["diversity"],
+        "sharp": m["sharpness"],
         "grid": gan.grid_artefact_ratio(x, faces.test),
+        "fd": m["frechet"],
     }
-    if clf is not None:
-        r["fd"] = metrics.frechet_distance(metrics.features(clf, x), real_features)
-    return r
 
 
-def run(name, overrides, args, P, faces, clf, real_det, real_features):
+def run(name, overrides, args, P, faces, reference):
     keras.utils.set_random_seed(args.seed)
     overrides = dict(overrides)
     batch = overrides.pop("batch_size", args.batch)
@@ -131,10 +117,7 @@ def run(name, overrides, args, P, faces, clf, real_det, real_features):
                 "img_s": round(args.every * batch / seconds, 1),
                 **{k: round(float(v), 4) for k, v in logs.items()},
                 "d_fake_below": round(monitor.below[-1], 4),  # share of batches < threshold
-                **{
-                    k: round(float(v), 4)
-                    for k, v in measure(x, faces, real_det, clf, real_features).items()
-                },
+                **{k: round(float(v), 4) for k, v in measure(x, faces, reference).items()},
             }
             print(json.dumps(row), flush=True)
             if args.out:
@@ -167,16 +150,15 @@ def main():
     args = ap.parse_args()
     P = profiles.profile("book")
     faces = load_faces(P, verbose=False)
-    clf = cached_classifier(P)
-    real_features = metrics.features(clf, faces.test) if clf is not None else None
-    real_det = metrics.face_detection_rate(faces.test)
+    # the classifier of the Fréchet distance: from the model cache (trained there if absent)
+    reference = metrics.SampleMeasures(faces.test, zoo.attribute_classifier(P).model)
     if args.png:
         Path(args.png).mkdir(parents=True, exist_ok=True)
     for name in args.variants:
         overrides = dict(VARIANTS[name])
         if name == "book_before":
             overrides["batch_size"] = 64
-        run(name, overrides, args, P, faces, clf, real_det, real_features)
+        run(name, overrides, args, P, faces, reference)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,15 @@ def test_colab_url_points_at_the_repository():
 def test_start_rejects_an_unknown_profile():
     with pytest.raises(ValueError, match="unknown profile"):
         chapter.start("0", "x", name="nope")
+
+
+def test_quote_glues_numbers_as_floats_and_words_as_they_are(monkeypatch):
+    import myst_nb
+
+    glued = []
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda name, value, display: glued.append((name, value, display))
+    )
+    chapter.quote(kl=np.float32(16.5), n=3, trend="rises")
+    assert glued == [("kl", 16.5, False), ("n", 3.0, False), ("trend", "rises", False)]
+    assert all(type(v) in (float, str) for _, v, _ in glued)

@@ -112,6 +112,18 @@ def show_source(*objs) -> None:
     display(Code("\n".join(parts), language="python"))
 
 
+def quote(**values) -> None:
+    """Hand numbers (and a few words) to the chapter's prose, which cites each one as
+    ``{glue:text}`name:.2f```: myst-nb's ``glue`` without display, numbers as floats.  Without
+    myst-nb (a plain runtime) it does nothing: the printed outputs carry the numbers."""
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    for name, value in values.items():
+        glue(name, value if isinstance(value, str) else float(value), display=False)
+
+
 def colab_url(notebook: str, branch: str = "main", repository: str | None = None) -> str:
     """The URL that opens ``notebooks/<notebook>`` of the repository in Colab."""
     repository = repository or REPOSITORY
