@@ -20,19 +20,32 @@ def pool_context():
 
 
 class _Serial:
-    """Stands in for a pool where child processes cannot start: runs jobs in order here."""
+    """Stands in for a pool of one: runs the jobs in order in this process."""
 
     @staticmethod
     def imap(func, iterable):
         return map(func, iterable)
 
 
-def _children_can_start() -> bool:
-    """False when the main script cannot be re-imported by a child (``python - <<EOF``):
-    forkserver and spawn children would die on start and the pool would respawn them
-    forever."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or os.path.exists(main_file)
+@contextlib.contextmanager
+def _main_hidden():
+    """Start children without the main script: forkserver and spawn children re-run it
+    otherwise, and a script without an ``if __name__ == "__main__":`` guard that calls
+    ``load_faces`` at top level then blocks in every child on the preparation lock its
+    parent holds -- a hang with no output.  The jobs live in this package, so the children
+    never need the script (and a script read from stdin, which they cannot re-run, works
+    too)."""
+    main = sys.modules.get("__main__")
+    saved = {k: v for k, v in vars(main).items() if k in ("__file__", "__spec__")} if main else {}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None  # ``python -m module`` would be re-imported by name
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(main, k, v)
 
 
 @contextlib.contextmanager
@@ -40,14 +53,15 @@ def process_pool(workers: int):
     """A ``multiprocessing`` pool of ``workers`` processes, terminated on exit.
 
     Terminating (rather than joining) on an exception stops the workers at once when a
-    preparation is interrupted, so no orphan keeps writing.  Where child processes cannot
-    start, the jobs run in this process instead (slower, same results).
+    preparation is interrupted, so no orphan keeps writing.  The workers start without the
+    caller's main script (:func:`_main_hidden`).
     """
-    if workers <= 1 or not _children_can_start():
+    if workers <= 1:
         yield _Serial()
         return
     ctx = pool_context()
-    pool = ctx.Pool(processes=max(1, int(workers)))
+    with _main_hidden():  # the children are started here, in the Pool's constructor
+        pool = ctx.Pool(processes=max(1, int(workers)))
     try:
         yield pool
         pool.close()
