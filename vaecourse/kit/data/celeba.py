@@ -797,7 +797,9 @@ def load_celeba(
             f"{len(idx['val']):,} validation images (official partition); at least "
             f"{MIN_TRAIN} and {MIN_VAL} are needed.\n{HOW_TO_GET}"
         )
-    short = [f"{k} {len(idx[k]):,} of {want[k]:,}" for k in idx if len(idx[k]) < want[k]]
+    short = [
+        f"{k} {len(idx[k]):,} of {want[k]:,}" for k in ("train", "val") if len(idx[k]) < want[k]
+    ]
     if short and verbose:
         print(f"note: CelebA has fewer images than asked for: {', '.join(short)}", file=sys.stderr)
     return FaceSet(
