@@ -20,11 +20,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from vaecourse.kit import claims
+
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATHS = [str(ROOT), str(Path.home())]
-# Chapters that show faces: under "book" they must run on real CelebA (the book subset).
-# A chapter is a face chapter when its number is listed here; new chapters add themselves.
-FACE_CHAPTERS = {"00", "01", "02", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18"}
+# Chapters stored from real CelebA under "book" (the book subset): those that show faces, and
+# III-VIII, whose profile line names the data too.  New chapters add themselves.
+FACE_CHAPTERS = {f"{n:02d}" for n in range(19)}
 
 
 def is_face_chapter(path: Path) -> bool:
@@ -46,6 +48,23 @@ def check_profile_line(nb, path: Path, profile: str) -> None:
                     )
                 return
     raise SystemExit(f"{path.name}: no profile line found in its outputs; not stored")
+
+
+def check_claims(nb, path: Path, profile: str) -> None:
+    """Refuse to store a notebook under an enforcing profile when a claim in its outputs does
+    not hold (``vaecourse.kit.claims``): its prose would draw a conclusion its numbers refute."""
+    if profile not in claims.ENFORCED:
+        return
+    false = [
+        f"  cell {i}: {c['name']} {c.get('says') or ''} numbers {c['numbers']}".replace("  ", " ")
+        for i, c in claims.stored_claims(nb)
+        if not c["holds"]
+    ]
+    if false:
+        raise SystemExit(
+            f"{path.name}: claims do not hold under '{profile}'; outputs not stored. Fix the text "
+            f"(and its claim) to say what the numbers show:\n" + "\n".join(false)
+        )
 
 
 def clean(nb) -> None:
@@ -93,6 +112,7 @@ def execute(path: Path, profile: str, timeout: int) -> float:
             os.environ["VAECOURSE_PROFILE"] = env_profile
     clean(nb)
     check_profile_line(nb, path, profile)
+    check_claims(nb, path, profile)
     if path.read_bytes() != before:  # edited while it ran: storing would undo that edit
         raise SystemExit(
             f"{path.name} was changed on disk while it ran; outputs not stored. Run it again."
