@@ -33,7 +33,7 @@ def symbolic_model_add_loss(config: VAEConfig):
 
 def keras3_closure_vae(n: int = 32, seed: int = 0):
     """A loss function that closes over the symbolic mu/log_var of a functional model
-    (seed 001's recipe) in Keras 3: ``fit`` raises ``ValueError`` (a KerasTensor cannot be
+    (the recipe of tutorial T1) in Keras 3: ``fit`` raises ``ValueError`` (a KerasTensor cannot be
     used as input to a TensorFlow function)."""
     config = VAEConfig(input_shape=(8, 8, 1), filters=(4,), z_dim=2, batch_norm=False)
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
