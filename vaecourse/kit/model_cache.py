@@ -43,6 +43,7 @@ class CachedModel:
     path: Path
     key: str
     trained: bool
+    trained_on: str | None = None  # which data, in words
 
 
 def _profile_dict(profile) -> dict:
@@ -96,11 +97,13 @@ def cached_model(
     force: bool = False,
     verbose: bool = True,
 ) -> CachedModel:
+    trained_on: str | None = None,
     """Return the trained model for (name, config, profile): from the cache, or by calling
     ``model = build_fn(config)`` and ``train_fn(model)`` (which returns the history) once.
 
     ``force=True`` retrains and overwrites.  ``extra`` (any JSON-able value) enters the key,
-    e.g. the data set version.
+    e.g. the data set's identity.  ``trained_on`` (which data, in words) is stored with the
+    model and printed whenever it is loaded.
     """
     key = cache_key(name, config, profile, extra)
     directory = cache_dir("models", key)
@@ -112,8 +115,11 @@ def cached_model(
             try:
                 build_optimizer(model)  # so the saved optimizer state loads too
                 model.load_weights(directory / WEIGHTS_FILE)
-                say(f"loaded cached model {key} ({hist.summary(entry['history'])})")
-                return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False)
+                on = entry.get("trained_on") or "data not recorded"
+                say(
+                    f"loaded cached model {key}, trained on {on} ({hist.summary(entry['history'])})"
+                )
+                return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False, on)
             except Exception as err:  # e.g. the architecture code changed since
                 entry = f"weights do not fit the model ({type(err).__name__}: {err})"
         if isinstance(entry, str) and entry != "no entry":
@@ -140,6 +146,10 @@ def cached_model(
                 "pid": os.getpid(),
                 "train_seconds": train_seconds,
             },
+                "trained_on": trained_on,
         )
-        say(f"trained and cached model {key} in {train_seconds:.0f} s ({hist.summary(history)})")
-        return CachedModel(model, history, directory, key, True)
+        on = f" on {trained_on}" if trained_on else ""
+        say(
+            f"trained and cached model {key}{on} in {train_seconds:.0f} s ({hist.summary(history)})"
+        )
+        return CachedModel(model, history, directory, key, True, trained_on)

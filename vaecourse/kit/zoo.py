@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .. import bottleneck, gan, latent, mechanisms, metrics, models
 from ..training import EpochLog
 from .data import load_faces, make_dataset, to_float
-from .data.faces import data_tag
+from .data.faces import data_identity
 from .model_cache import CachedModel, cached_model
 
 
@@ -31,15 +31,29 @@ def trained(
     """The model ``build(config)`` trained by ``fit(model, faces)`` on the profile's faces,
     from the model cache (trained and stored on the first call).
 
-    The key covers ``name``, ``config``, the profile, ``epochs``, the data set's tag and any
-    ``extra`` (JSON-able) values.  ``faces`` is loaded only when the model has to be trained.
+    The key covers ``name``, ``config``, the profile, ``epochs``, the data set's identity
+    (:func:`~vaecourse.kit.data.faces.data_identity`: for CelebA, the prepared set's content)
+    and any ``extra`` (JSON-able) values.  Synthetic faces are loaded only when the model has
+    to be trained; CelebA's prepared set is mapped (not read) to learn its identity.
     """
 
+    if faces is None and P.dataset == "celeba":
+        faces = load_faces(P, verbose=False)
+    tag, trained_on = data_identity(P, faces)
     def train(model):
         return fit(model, faces if faces is not None else load_faces(P, verbose=False))
 
-    extra = {"epochs": epochs, "data": data_tag(P), **extra}
-    return cached_model(name, config, build, train, profile=P, extra=extra, verbose=verbose)
+    extra = {"epochs": epochs, "data": tag, **extra}
+    return cached_model(
+        name,
+        config,
+        build,
+        train,
+        profile=P,
+        extra=extra,
+        verbose=verbose,
+        trained_on=trained_on,
+    )
 
 
 # --- The VAEs and AEs ----------------------------------------------------------------------
@@ -279,4 +293,7 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
             callbacks=[EpochLog(n_images=len(faces.train))],
         )
 
-    return trained("attribute_classifier", cfg, build, fit, P, epochs=epochs)
+    # CelebA's labels can change while its images do not (an attribute file added later)
+    faces = load_faces(P, verbose=False) if P.dataset == "celeba" else None
+    extra = {"attributes": faces.attributes_tag} if faces is not None else {}
+    return trained("attribute_classifier", cfg, build, fit, P, epochs=epochs, faces=faces, **extra)

@@ -133,16 +133,22 @@ def load_synthetic(n_train: int, n_val: int, size: int, seed: int = 0, **kw) -> 
 
 
 # ----------------------------------------------------------------------------- facade
-def data_tag(P) -> str:
-    """The :attr:`FaceSet.tag` that :func:`load_faces` will give for profile ``P``, known
-    without loading anything (model caches key on it)."""
-    if P.dataset != "celeba":
-        return f"synthetic-v{GENERATOR_VERSION}"
-    if P.name == "book":
-        from .celeba import book_subset, expected_manifest
+def data_identity(P, faces=None) -> tuple:
+    """``(tag, provenance)`` of the faces a model for profile ``P`` trains on: the tag enters
+    the model's cache key (:attr:`FaceSet.tag`), the provenance is printed with it.
 
-        return "celeba-" + expected_manifest(0, None, None, book_subset())["selection"]
-    return "celeba-all"
+    Synthetic faces are known from the profile alone (``faces`` is not touched); a CelebA
+    model needs ``faces`` (a :class:`FaceSet`): its key holds the prepared set's content."""
+    if isinstance(faces, FaceSet):
+        return faces.tag, faces.provenance
+    if P.dataset != "celeba":
+        return (
+            f"synthetic-v{GENERATOR_VERSION}",
+            f"synthetic faces (generator v{GENERATOR_VERSION}) {P.image_size}px",
+        )
+    raise TypeError(
+        "a CelebA model is keyed by the prepared set it trains on: pass faces=load_faces(P)"
+    )
 
 
 def load_faces(

@@ -119,6 +119,32 @@ def validate(folder: Path, expect: dict | None = None, *, full: bool = False) ->
     return manifest
 
 
+IDENTITY_FILES = ("images.npy", "names.txt", "partition.npy")  # what a face model learns from
+
+
+def content_tag(manifest: dict) -> str:
+    """``celeba-<count>-<digest>``: the identity of a prepared CelebA set, from the SHA-256
+    of its images, their file names and their split recorded in its manifest.  The same
+    images give the same tag wherever they came from; other images never do."""
+    files = manifest.get("files") or {}
+    missing = [name for name in IDENTITY_FILES if "sha256" not in files.get(name, {})]
+    if missing or "count" not in manifest:
+        raise ValueError(
+            f"the manifest of this prepared set lacks {missing or ['count']}: prepare it again "
+            f"(delete its folder under $VAECOURSE_CACHE/faces)"
+        )
+    h = hashlib.sha256()
+    for name in IDENTITY_FILES:
+        h.update(f"{name} {files[name]['sha256']}\n".encode())
+    return f"celeba-{manifest['count']}-{h.hexdigest()[:16]}"
+
+
+def attributes_tag(manifest: dict) -> str:
+    """The SHA-256 (16 hex digits) of a prepared set's ``attrs.npy``: what an attribute
+    classifier learns from besides the images."""
+    return manifest["files"]["attrs.npy"]["sha256"][:16]
+
+
 def open_images(folder: Path, name: str = "images.npy") -> np.ndarray:
     """Memory-map a prepared array read-only: pages load on access, RAM stays small."""
     return np.load(folder / name, mmap_mode="r")
@@ -153,11 +179,29 @@ class FaceSet:
 
     @property
     def tag(self) -> str:
-        """Which images these are, for cache keys: the synthetic generator's version, or
-        the prepared CelebA selection (the book subset or all of it)."""
+        """Which images these are, for model keys: the synthetic generator's version, or the
+        prepared CelebA set's content (:func:`content_tag`) -- so a model trained on another
+        copy of CelebA is never taken for one trained on this."""
         if self.source == "synthetic":
             return f"synthetic-v{GENERATOR_VERSION}"
-        return "celeba-" + str(self.manifest.get("selection") or "all")
+        return content_tag(self.manifest)
+
+    @property
+    def attributes_tag(self) -> str | None:
+        """The prepared CelebA attributes' digest (:func:`attributes_tag`), None for the
+        synthetic faces (their labels follow from the generator's version)."""
+        return None if self.source == "synthetic" else attributes_tag(self.manifest)
+
+    @property
+    def provenance(self) -> str:
+        """Where these images came from, in words (printed with a cached model)."""
+        if self.source == "synthetic":
+            return f"synthetic faces (generator v{GENERATOR_VERSION}) {self.size}px"
+        m = self.manifest
+        return (
+            f"{m.get('count', 0):,} CelebA images {self.size}px prepared from "
+            f"{m.get('origin', '?')} (set {self.tag})"
+        )
 
     def describe(self) -> str:
         n_test = 0 if self.test is None else len(self.test)
