@@ -96,8 +96,8 @@ def cached_model(
     extra=None,
     force: bool = False,
     verbose: bool = True,
-) -> CachedModel:
     trained_on: str | None = None,
+) -> CachedModel:
     """Return the trained model for (name, config, profile): from the cache, or by calling
     ``model = build_fn(config)`` and ``train_fn(model)`` (which returns the history) once.
 
@@ -145,8 +145,8 @@ def cached_model(
                 "keras": keras.__version__,
                 "pid": os.getpid(),
                 "train_seconds": train_seconds,
-            },
                 "trained_on": trained_on,
+            },
         )
         on = f" on {trained_on}" if trained_on else ""
         say(
