@@ -40,6 +40,7 @@ def trained(
     if faces is None and P.dataset == "celeba":
         faces = load_faces(P, verbose=False)
     tag, trained_on = data_identity(P, faces)
+
     def train(model):
         return fit(model, faces if faces is not None else load_faces(P, verbose=False))
 
