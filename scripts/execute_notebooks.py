@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATHS = [str(ROOT), str(Path.home())]
 # Chapters stored from real CelebA under "book" (the book subset): those that show faces, and
 # III-VIII, whose profile line names the data too.  New chapters add themselves.
-FACE_CHAPTERS = {f"{n:02d}" for n in range(19)}
+FACE_CHAPTERS = {f"{n:02d}" for n in range(20)}
 
 
 def is_face_chapter(path: Path) -> bool:
