@@ -8,11 +8,19 @@
 
 A chapter calls ``P = vaecourse.profile()`` once and reads numbers from it.  Chapter-specific
 numbers use ``P.pick(ci=..., book=..., full=...)`` so that chapters never branch on the name.
+
+Dress rehearsal: ``VAECOURSE_DRY_RUN=1`` runs any profile -- meant for ``full`` -- with its real
+shapes, models and measures but a small slice of data (:data:`DRY_RUN`: a few hundred images)
+and a few batches per ``fit`` (at most two epochs of two batches), so a chapter that would
+fail after an hour on a GPU fails within minutes on a CPU.  Without ``$VAECOURSE_CELEBA`` it
+runs on the synthetic faces; its trained models never share a cache entry with real ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,19 +29,23 @@ ENV_PROFILE = "VAECOURSE_PROFILE"
 ENV_DATA = "VAECOURSE_DATA"
 ENV_CELEBA = "VAECOURSE_CELEBA"
 ENV_CACHE = "VAECOURSE_CACHE"  # where prepared data and trained models are kept
+ENV_DRY_RUN = "VAECOURSE_DRY_RUN"  # 1: the dress rehearsal (see the module's docstring)
+# What a dress rehearsal keeps of the profile: images per split, epochs, and per fit() call
+# at most `epochs` epochs of `batches` batches each (Lightning's fast_dev_run, for Keras)
+DRY_RUN = {"n_train": 512, "n_val": 256, "digits_n": 512, "epochs": 2, "batches": 2}
 _NOTED = False
 PROFILE_NAMES = ("ci", "book", "full")
 DATASETS = ("synthetic", "celeba")
 
 
 class CelebAError(RuntimeError):
-    """CelebA is missing, empty or unreadable; the message says what to do.  (Defined with the
+    """(chapter IX) CelebA is missing, empty or unreadable; the message says what to do.  (Defined with the
     profiles, which choose the data set, so that chapters can catch it without the kit.)"""
 
 
 @dataclass(frozen=True)
 class Profile:
-    """All the sizes a chapter scales with.  Frozen: a chapter reads, never writes."""
+    """(chapter 0) All the sizes a chapter scales with.  Frozen: a chapter reads, never writes."""
 
     name: str
     image_size: int  # faces are image_size x image_size x 3
@@ -58,14 +70,25 @@ class Profile:
     def image_shape(self) -> tuple:
         return (self.image_size, self.image_size, 3)
 
+    @property
+    def dry_run(self) -> bool:
+        """True in a dress rehearsal (``$VAECOURSE_DRY_RUN``): few images, few batches."""
+        return bool(self.extra.get("dry_run"))
+
     def describe(self) -> str:
         """One line a chapter prints first, so a reader knows what produced the figures."""
         f = "-".join(str(x) for x in self.filters)
-        return (
+        line = (
             f"profile={self.name} | data={self.dataset} {self.image_size}x{self.image_size}x3, "
             f"train={self.n_train:,} val={self.n_val:,} | epochs={self.epochs} "
             f"batch={self.batch_size} | z_dim={self.z_dim} filters={f} lr={self.learning_rate:g}"
         )
+        if self.dry_run:
+            line += (
+                f" | DRY RUN: at most {DRY_RUN['epochs']} epochs of {DRY_RUN['batches']} "
+                f"batches per fit, numbers meaningless"
+            )
+        return line
 
     def replace(self, **changes) -> Profile:
         """A modified copy, e.g. for an exercise: ``P.replace(epochs=3)``."""
@@ -122,7 +145,7 @@ _PROFILES = {
 
 
 def has_gpu() -> bool:
-    """True when TensorFlow sees a GPU (imports TensorFlow lazily)."""
+    """(chapter 0) True when TensorFlow sees a GPU (imports TensorFlow lazily)."""
     try:
         import tensorflow as tf
     except ImportError:
@@ -131,7 +154,7 @@ def has_gpu() -> bool:
 
 
 def default_profile_name() -> str:
-    """``$VAECOURSE_PROFILE`` if set, else ``full`` on a GPU and ``book`` on a CPU."""
+    """(chapter 0) ``$VAECOURSE_PROFILE`` if set, else ``full`` on a GPU and ``book`` on a CPU."""
     name = os.environ.get(ENV_PROFILE, "").strip().lower()
     if name:
         return name
@@ -139,7 +162,7 @@ def default_profile_name() -> str:
 
 
 def profile(name: str | None = None) -> Profile:
-    """The active profile.  ``$VAECOURSE_DATA`` (synthetic|celeba) overrides its data set."""
+    """(chapter 0) The active profile.  ``$VAECOURSE_DATA`` (synthetic|celeba) overrides its data set."""
     name = (name or default_profile_name()).strip().lower()
     if name not in _PROFILES:
         raise ValueError(
@@ -164,4 +187,86 @@ def profile(name: str | None = None) -> Profile:
             )
             _NOTED = True
         p = p.replace(dataset="synthetic")
+    if dry_run_active():
+        p = dress_rehearsal(
+            p, celeba=bool(data == "celeba" or os.environ.get(ENV_CELEBA, "").strip())
+        )
     return p
+
+
+# --------------------------------------------------------------------------------------
+# The dress rehearsal
+# --------------------------------------------------------------------------------------
+def dry_run_active() -> bool:
+    """(chapter 0) True when ``$VAECOURSE_DRY_RUN`` is set to 1/true/yes."""
+    value = os.environ.get(ENV_DRY_RUN, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{ENV_DRY_RUN}={value!r}: set it to 1 (dress rehearsal) or 0 (off)")
+
+
+def dress_rehearsal(p: Profile, celeba: bool = False) -> Profile:
+    """(chapter 0) ``p`` with the same shapes and models but :data:`DRY_RUN`'s small data and epochs, and
+    every ``fit`` of this process capped to a few batches.  ``celeba`` keeps real CelebA (the
+    reader checks their copy of it); otherwise the synthetic faces stand in for it."""
+    cap = {k: min(getattr(p, k), v) for k, v in DRY_RUN.items() if k != "batches"}
+    cap["digits_epochs"] = min(p.digits_epochs, DRY_RUN["epochs"])
+    dataset = p.dataset if (celeba or p.dataset != "celeba") else "synthetic"
+    cap_fit(DRY_RUN["epochs"], DRY_RUN["batches"])
+    return p.replace(**cap, dataset=dataset, extra={**p.extra, "dry_run": True})
+
+
+def _head(data, n: int):
+    """The first ``n`` samples of an array, or of each array in a tuple/list/dict."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: _head(v, n) for k, v in data.items()}
+    if isinstance(data, (tuple, list)):
+        return type(data)(_head(v, n) for v in data)
+    if hasattr(data, "shape") and hasattr(data, "__getitem__") and len(data.shape):
+        return data[:n]
+    return data
+
+
+def _few_batches(data, n_batches: int, batch_size):
+    """``data`` cut to ``n_batches`` batches: arrays sliced, a tf.data.Dataset taken."""
+    if hasattr(data, "take") and hasattr(data, "element_spec"):  # tf.data.Dataset (batched)
+        return data.take(n_batches)
+    return _head(data, n_batches * (batch_size or 32))
+
+
+def cap_fit(epochs: int, batches: int) -> None:
+    """(chapter 0) Cap every ``keras.Model.fit`` of this process at ``epochs`` epochs (counted from its
+    ``initial_epoch``) of ``batches`` batches, training and validation.  For the dress
+    rehearsal only: idempotent, and it changes nothing but how much data a fit sees."""
+    import keras
+
+    if getattr(keras.Model.fit, "dry_run_cap", None):
+        keras.Model.fit.dry_run_cap.update(epochs=epochs, batches=batches)
+        return
+    original = keras.Model.fit
+    signature = inspect.signature(original)
+    limits = {"epochs": epochs, "batches": batches}
+
+    @functools.wraps(original)
+    def fit(self, *args, **kwargs):
+        a = dict(signature.bind(self, *args, **kwargs).arguments)  # only what was passed
+        b, size = limits["batches"], a.get("batch_size")
+        a["epochs"] = min(a.get("epochs", 1), a.get("initial_epoch", 0) + limits["epochs"])
+        for key in ("x", "y", "sample_weight"):
+            if a.get(key) is not None:
+                a[key] = _few_batches(a[key], b, size)
+        if a.get("validation_data") is not None:
+            vsize = a.get("validation_batch_size") or size
+            a["validation_data"] = _few_batches(a["validation_data"], b, vsize)
+        for key in ("steps_per_epoch", "validation_steps"):
+            if a.get(key):
+                a[key] = min(a[key], b)
+        a.pop("self")
+        return original(self, **a)
+
+    fit.dry_run_cap = limits
+    keras.Model.fit = fit

@@ -1,0 +1,175 @@
+"""The dress rehearsal: run chapters under ``full`` with ``VAECOURSE_DRY_RUN=1``.
+
+    .venv/bin/python scripts/dry_run.py                # every chapter
+    .venv/bin/python scripts/dry_run.py 10 11 16       # chapters by number (or notebook paths)
+
+Each chapter runs top to bottom in a fresh kernel, with the real shapes of ``full`` (96x96,
+z 256, batch 128, every model and measure) but a few hundred images and at most two epochs of
+two batches per ``fit`` (``vaecourse/profiles.py``).  Nothing is stored: the notebooks on disk
+keep their outputs.  Prints per chapter the wall time and the peak resident memory of its
+kernel (with its child processes); exits non-zero, naming the chapter and cell, on the first
+failure.  Without ``$VAECOURSE_CELEBA`` the synthetic faces stand in for CelebA.  Trained
+models and prepared data go to a fresh temporary cache unless ``--cache`` names one (models
+from a dress rehearsal are keyed apart from real ones, see ``kit/model_cache.py``).
+``--json FILE`` writes the measurements (``scripts/full_budget.py`` reads them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapter_paths(names) -> list[Path]:
+    """Notebook paths for chapter numbers ("10", "7") or paths; all chapters for none."""
+    every = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    if not names:
+        return every
+    out = []
+    for name in names:
+        if name.endswith(".ipynb"):
+            out.append(Path(name).resolve())
+            continue
+        hits = [p for p in every if p.name[:2] == f"{int(name):02d}"]
+        if not hits:
+            raise SystemExit(f"no chapter {name!r} in notebooks/ (numbers 00-{every[-1].name[:2]})")
+        out += hits
+    return out
+
+
+class PeakMemory:
+    """Polls the resident memory of a process and its children; ``peak`` in bytes."""
+
+    def __init__(self, every: float = 0.25):
+        self.every, self.peak, self.pid = every, 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        try:
+            proc = psutil.Process(self.pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            if self.pid:
+                self.peak = max(self.peak, self._rss())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def rehearse(path: Path, timeout: int) -> dict:
+    """Execute ``path`` in a fresh kernel under the dress rehearsal; nothing is written."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=False,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    t0 = time.monotonic()
+    with PeakMemory() as mem:
+        with client.setup_kernel():
+            mem.pid = client.km.provisioner.process.pid
+            try:
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                return {
+                    "chapter": path.name,
+                    "ok": False,
+                    "seconds": round(time.monotonic() - t0, 1),
+                    "peak_rss_gb": round(mem.peak / 1e9, 2),
+                    "cell": index,
+                    "error": str(err)[-3000:],
+                }
+    return {
+        "chapter": path.name,
+        "ok": True,
+        "seconds": round(time.monotonic() - t0, 1),
+        "peak_rss_gb": round(mem.peak / 1e9, 2),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("chapters", nargs="*", help="chapter numbers or notebook paths; default all")
+    ap.add_argument("--profile", default="full", choices=["ci", "book", "full"])
+    ap.add_argument("--cache", help="cache folder (default: a fresh temporary one)")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    ap.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
+    ap.add_argument("--json", type=Path, help="write the measurements to this file")
+    args = ap.parse_args(argv)
+    paths = chapter_paths(args.chapters)
+    os.environ.update(VAECOURSE_PROFILE=args.profile, VAECOURSE_DRY_RUN="1", PYTHONHASHSEED="0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tmp = None
+    if args.cache:
+        os.environ["VAECOURSE_CACHE"] = str(Path(args.cache).resolve())
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="vaecourse-dry-run-")
+        os.environ["VAECOURSE_CACHE"] = tmp.name
+    data = "CelebA from $VAECOURSE_CELEBA" if os.environ.get("VAECOURSE_CELEBA") else "synthetic"
+    print(f"[dry-run] profile {args.profile}, {data} faces, {len(paths)} chapter(s)", flush=True)
+    results, start = [], time.monotonic()
+    try:
+        for path in paths:
+            r = rehearse(path, args.timeout)
+            results.append(r)
+            state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
+            print(
+                f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s  "
+                f"peak RAM {r['peak_rss_gb']:5.2f} GB  {state}",
+                flush=True,
+            )
+            if not r["ok"]:
+                print(r["error"], file=sys.stderr, flush=True)
+                if not args.keep_going:
+                    break
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    total = time.monotonic() - start
+    failed = [r["chapter"] for r in results if not r["ok"]]
+    print(f"[dry-run] {len(results)} chapter(s) in {total:.0f} s; failed: {failed or 'none'}")
+    if args.json:
+        args.json.write_text(json.dumps({"profile": args.profile, "results": results}, indent=1))
+    if failed or len(results) < len(paths):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

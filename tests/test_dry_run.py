@@ -1,0 +1,113 @@
+"""The dress rehearsal (VAECOURSE_DRY_RUN=1): full's shapes, little data, few batches per fit,
+and trained models that never take a real model's cache key."""
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from vaecourse import profiles
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def dry(monkeypatch):
+    """The dress rehearsal switched on; keras.Model.fit restored afterwards."""
+    monkeypatch.setattr(keras.Model, "fit", keras.Model.fit)
+    monkeypatch.setenv(profiles.ENV_DRY_RUN, "1")
+    monkeypatch.delenv(profiles.ENV_DATA, raising=False)
+    monkeypatch.delenv(profiles.ENV_CELEBA, raising=False)
+    return monkeypatch
+
+
+def test_full_keeps_its_shapes_and_shrinks_its_data(dry):
+    real, p = profiles._PROFILES["full"], profiles.profile("full")
+    for name in ("image_size", "z_dim", "batch_size", "filters", "learning_rate", "seed"):
+        assert getattr(p, name) == getattr(real, name), name
+    assert p.n_train == profiles.DRY_RUN["n_train"] < real.n_train
+    assert p.n_val == profiles.DRY_RUN["n_val"] < real.n_val
+    assert p.epochs == profiles.DRY_RUN["epochs"] and p.digits_epochs == profiles.DRY_RUN["epochs"]
+    assert p.pick(ci=1, book=2, full=3) == 3  # the chapters' own full picks stay
+    assert p.dry_run and "DRY RUN" in p.describe()
+    assert p.dataset == "synthetic"  # no CelebA at hand: the synthetic faces stand in
+    dry.setenv(profiles.ENV_CELEBA, "/somewhere/celeba")
+    assert profiles.profile("full").dataset == "celeba"  # a reader checks their own copy
+    assert profiles.profile("ci").n_train == 512 and profiles.profile("ci").dataset == "synthetic"
+
+
+def test_off_by_default_and_bad_values_say_what_to_do(monkeypatch):
+    monkeypatch.delenv(profiles.ENV_DRY_RUN, raising=False)
+    p = profiles.profile("full")
+    assert not p.dry_run and "DRY RUN" not in p.describe() and p.n_train == 162_770
+    monkeypatch.setenv(profiles.ENV_DRY_RUN, "maybe")
+    with pytest.raises(ValueError, match="VAECOURSE_DRY_RUN.*1"):
+        profiles.profile("full")
+
+
+def test_profile_fields_unchanged():
+    # asdict(profile) enters every model cache key: a new field would retrain every model
+    names = [f.name for f in dataclasses.fields(profiles.Profile)]
+    assert names == [
+        "name",
+        "image_size",
+        "n_train",
+        "n_val",
+        "epochs",
+        "batch_size",
+        "z_dim",
+        "filters",
+        "learning_rate",
+        "dataset",
+        "digits_n",
+        "digits_epochs",
+        "seed",
+        "extra",
+    ]
+
+
+def _tiny():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    return model
+
+
+class _Count(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches[-1] += 1
+
+
+def test_fit_is_capped_at_few_batches(dry):
+    import tensorflow as tf
+
+    profiles.profile("full")  # switches the cap on
+    x, y = np.ones((1000, 3), "float32"), np.ones((1000, 1), "float32")
+    count = _Count()
+    h = _tiny().fit(
+        x, y, epochs=7, batch_size=10, validation_data=(x, y), verbose=0, callbacks=[count]
+    )
+    assert count.batches == [2, 2] and len(h.history["val_loss"]) == 2
+    count = _Count()
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(10)
+    _tiny().fit(ds, epochs=9, initial_epoch=3, verbose=0, callbacks=[count])
+    assert count.batches == [2, 2]  # epochs 4 and 5, from where it resumed
+
+
+def test_script_finds_chapters():
+    spec = importlib.util.spec_from_file_location("dry_run", ROOT / "scripts" / "dry_run.py")
+    dry_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dry_run)
+    assert [p.name[:2] for p in dry_run.chapter_paths(["10", "7"])] == ["10", "07"]
+    assert len(dry_run.chapter_paths([])) == len(list((ROOT / "notebooks").glob("[0-9]*.ipynb")))
+    with pytest.raises(SystemExit, match="no chapter"):
+        dry_run.chapter_paths(["99"])
