@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from vaecourse import profiles
+from vaecourse.kit import model_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +68,26 @@ def test_profile_fields_unchanged():
         "seed",
         "extra",
     ]
+
+
+def test_dry_run_models_are_keyed_apart(dry):
+    from vaecourse import models
+
+    p = profiles.profile("full")
+    # even with every number put back, the dress rehearsal's key differs from the real one
+    same = p.replace(
+        **{k: getattr(profiles._PROFILES["full"], k) for k in profiles.DRY_RUN if k != "batches"}
+    )
+    same = same.replace(digits_epochs=20, dataset="celeba")
+    config = models.config_from_profile(profiles._PROFILES["full"], "series_x")
+    real_key = model_cache.cache_key("face_vae", config, profiles._PROFILES["full"])
+    assert model_cache.cache_key("face_vae", config, same) != real_key
+    assert dataclasses.asdict(same) | {"extra": {}} == dataclasses.asdict(
+        profiles._PROFILES["full"]
+    )
+    # and the real profiles' keys do not depend on the switch
+    dry.delenv(profiles.ENV_DRY_RUN)
+    assert model_cache.cache_key("face_vae", config, profiles.profile("full")) == real_key
 
 
 def _tiny():

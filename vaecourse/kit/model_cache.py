@@ -50,7 +50,8 @@ def _profile_dict(profile) -> dict:
     if profile is None:
         return {}
     d = dataclasses.asdict(profile)
-    d.pop("extra", None)
+    if d.pop("extra", None) and getattr(profile, "dry_run", False):
+        d["dry_run"] = True  # a dress rehearsal's model never takes a real model's key
     return d
 
 
