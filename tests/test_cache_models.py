@@ -52,3 +52,61 @@ def test_a_model_is_keyed_by_the_data_that_trained_it(two_copies, monkeypatch, c
     assert not again.trained and again.key == first.key
     said = capsys.readouterr().out
     assert "trained on" in said and str(a) in said and str(b) not in said
+
+
+# ----------------------------------------------------------------------------- the classifier
+def _copy_with_attributes(src, dst, edit):
+    """A copy of a made-up CelebA (original layout) whose attribute file ``edit`` rewrites
+    (``edit(lines) -> lines``; None deletes the file)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    path = dst / "list_attr_celeba.txt"
+    lines = path.read_text().splitlines(keepends=True)
+    new = edit(lines)
+    if new is None:
+        path.unlink()
+    else:
+        path.write_text("".join(new))
+    return dst
+
+
+def _flip_first_column(lines):
+    out = lines[:2]
+    for line in lines[2:]:
+        name, first, *rest = line.split()
+        out.append(" ".join([name, str(-int(first)), *rest]) + "\n")
+    return out
+
+
+def test_the_classifier_refuses_faces_without_attributes(two_copies, tmp_path, monkeypatch):
+    bare = _copy_with_attributes(two_copies[0], tmp_path / "bare", lambda lines: None)
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(bare))
+    with pytest.raises(celeba.CelebAError, match="attribute"):
+        zoo.attribute_classifier(tiny_profile())
+
+
+def test_the_classifier_trains_on_labelled_faces_only(two_copies, tmp_path, monkeypatch, capsys):
+    # no rows for images 51-80: 30 of the 80 training images have unknown attributes
+    part = _copy_with_attributes(
+        two_copies[0], tmp_path / "part", lambda lines: lines[:52] + lines[82:]
+    )
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(part))
+    entry = zoo.attribute_classifier(tiny_profile())
+    assert entry.trained
+    said = capsys.readouterr().out
+    assert "50 of the 80 training faces" in said and "unknown" in said
+
+
+def test_the_classifier_is_keyed_by_the_attributes(two_copies, tmp_path, monkeypatch):
+    from vaecourse.kit.data import load_faces
+
+    P = tiny_profile()
+    flipped = _copy_with_attributes(two_copies[0], tmp_path / "flip", _flip_first_column)
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(two_copies[0]))
+    first = zoo.attribute_classifier(P)
+    same_images = load_faces(P, verbose=False).tag
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(flipped))
+    assert load_faces(P, verbose=False).tag == same_images  # the images' models are shared
+    other = zoo.attribute_classifier(P)
+    assert other.trained and other.key != first.key

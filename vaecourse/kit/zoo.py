@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from .. import bottleneck, gan, latent, mechanisms, metrics, models
 from ..training import EpochLog
 from .data import load_faces, make_dataset, to_float
+from .data.attributes import labelled
 from .data.faces import data_identity
 from .model_cache import CachedModel, cached_model
 
@@ -281,12 +282,16 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
         )
 
     def fit(model, faces):
+        # unknown attributes (0) would be learnt as absent: only labelled faces train
+        origin = faces.manifest.get("origin", "the prepared set")
+        train, attrs_train = labelled(faces.train, faces.attrs_train, "training", origin)
+        val, attrs_val = labelled(faces.val, faces.attrs_val, "validation", origin)
         return metrics.fit_attribute_classifier(
             model,
-            faces.train,
-            faces.attrs_train,
-            faces.val,
-            faces.attrs_val,
+            train,
+            attrs_train,
+            val,
+            attrs_val,
             epochs,
             cfg.batch_size,
             seed=P.seed,

@@ -90,3 +90,32 @@ def with_attr(attrs: np.ndarray, name: str, value: bool = True) -> np.ndarray:
     """
     col = attr_column(attrs, name)
     return np.flatnonzero(col == (1 if value else -1))
+
+
+def labelled(images, attrs, what: str = "training", source: str = "the prepared set"):
+    """``(images, attrs)`` of the faces whose 40 attributes are all known.
+
+    A prepared CelebA image without a row in the attribute file has 0 (unknown) in every
+    column; trained on as -1 it would teach a classifier "absent".  The unknown ones are left
+    out with a note; when no face is labelled a :class:`~vaecourse.profiles.CelebAError` says
+    what to add.
+    """
+    from ...profiles import CelebAError
+
+    attrs = np.asarray(attrs)
+    known = (attrs != 0).all(axis=1)
+    if known.all():
+        return images, attrs
+    if not known.any():
+        raise CelebAError(
+            f"none of the {len(attrs):,} {what} faces of {source} has known attributes: the "
+            f"attribute file (list_attr_celeba.csv or .txt) is missing or names none of them. "
+            f"Put CelebA's attribute file next to the images and run again."
+        )
+    idx = np.flatnonzero(known)
+    print(
+        f"note: {len(idx):,} of the {len(attrs):,} {what} faces have known attributes "
+        f"({len(attrs) - len(idx):,} unknown, no row in the attribute file of {source}): "
+        f"the unknown ones are left out"
+    )
+    return np.asarray(images[idx]), attrs[idx]
