@@ -21,6 +21,7 @@ the manifest keeps the counts, and a summary line is printed.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import math
@@ -71,6 +72,7 @@ class Labels:
     declared: int | None = None  # the count line of the .txt form
     duplicates: int = 0
     not_kept: int = 0  # rows left out because ``keep`` did not name them
+    ignored_columns: list = field(default_factory=list)  # header names that are not CelebA's
 
     @property
     def problems(self) -> dict:
@@ -83,16 +85,29 @@ class Labels:
         if self.declared is not None and self.declared != found:
             out["count_line"] = self.declared
             out["rows_found"] = found
+        if self.ignored_columns:
+            out["ignored_columns"] = list(self.ignored_columns)
         return out
+
+
+class LabelFileError(CelebAError):
+    """A label file that cannot be read as CelebA's: the message names the file and the fix.
+    (CelebA is at hand; this file is what to fix.)"""
+
+
+def _without_bom(text: str) -> str:
+    """Text without a leading UTF-8 byte-order mark (Excel's "CSV UTF-8", Notepad)."""
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _split(line: str, csv: bool) -> list:
     return [t.strip() for t in line.split(",")] if csv else line.split()
 
 
-def _fast_rows(body: list, width: int, csv: bool):
-    """Parse ``name v1 v2 ...`` rows in one C call: (names, int8 array) or None when any
-    row is off (then the careful row-by-row parser finds and reports the bad ones).
+def _fast_rows(body: list, width: int, csv: bool, order):
+    """Parse ``name v1 v2 ...`` rows in one C call: (names, int8 array of the columns
+    ``order``) or None when any row is off (then the careful row-by-row parser finds and
+    reports the bad ones).
 
     The official attribute file has 202,599 rows; a Python loop over 8 million values took
     13 s, which is why preparing CelebA was slower than decoding it.
@@ -113,7 +128,7 @@ def _fast_rows(body: list, width: int, csv: bool):
             return None
     if values.size != width * len(body):
         return None
-    values = values.reshape(len(body), width)
+    values = values.reshape(len(body), width)[:, order]
     if not np.isin(values, (-1, 0, 1)).all():
         return None
     # a row with one value too few and the next with one too many would still add up:
@@ -134,50 +149,78 @@ def _kept(body: list, keep, csv: bool) -> tuple:
     return out, len(body) - len(out)
 
 
-def parse_attributes(text: str, *, csv: bool | None = None, keep=None) -> Labels:
-    """Parse ``list_attr_celeba`` in its Kaggle csv or original txt form.
+def attribute_header(text: str, *, csv: bool | None = None, file: str = "the attribute file"):
+    """Read the header of ``list_attr_celeba``: ``(csv, declared, order, ignored, lines)``.
 
-    csv: a header ``image_id,5_o_Clock_Shadow,...`` then ``000001.jpg,-1,1,...``.
-    txt: a count line, a line of the 40 names, then ``000001.jpg -1  1 ...``.
-    Rows with the wrong number of values, or values other than -1/1 (0 is accepted as
-    "unknown"), are collected in ``malformed`` and left out.  ``keep`` (a set of file
-    names) parses only those rows; the others are counted in ``not_kept``.
+    Columns are found by name: ``order[k]`` is the column of ``ATTR_NAMES[k]``; names that
+    are not CelebA's are ``ignored``.  A missing CelebA name raises :class:`LabelFileError`
+    naming ``file``.  Cheap: :func:`prepare_celeba` calls it before decoding any image.
     """
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in _without_bom(text).splitlines() if ln.strip()]
     if not lines:
-        raise CelebAError("the attribute file is empty")
+        raise LabelFileError(f"{file} is empty: replace it with CelebA's list_attr_celeba file")
     if csv is None:
         csv = "," in lines[0]
     declared = None
     if not csv and lines[0].strip().isdigit():
         declared = int(lines[0])
         lines = lines[1:]
-    header = _split(lines[0], csv)
+    header = _split(lines[0], csv) if lines else []
     if header and header[0].lower() in ("image_id", "image", "file", "filename"):
         header = header[1:]
-    unknown = [h for h in header if h not in ATTR_NAMES]
-    if unknown or len(header) != N_ATTRS:
-        raise CelebAError(
-            f"the attribute file's header is not CelebA's 40 names "
-            f"(got {len(header)} columns, unknown: {unknown[:5]})"
+    missing = [name for name in ATTR_NAMES if name not in header]
+    if missing:
+        unknown = [h for h in header if h not in ATTR_NAMES]
+        close = {
+            u: m for u in unknown for m in difflib.get_close_matches(u, missing, n=1, cutoff=0.6)
+        }
+        hint = "; ".join(f"{u!r} looks like {m!r}" for u, m in close.items())
+        raise LabelFileError(
+            f"{file}: the header lacks {len(missing)} of CelebA's 40 attribute names "
+            f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
+            + (f"; {hint}" if hint else "")
+            + ". Fix the header line, or replace the file with CelebA's list_attr_celeba "
+            "(csv: image_id,5_o_Clock_Shadow,...; txt: a count line, then the 40 names)."
         )
     order = [header.index(name) for name in ATTR_NAMES]  # columns in ATTR_NAMES order
+    ignored = [h for h in header if h not in ATTR_NAMES]
+    return csv, declared, order, ignored, lines
+
+
+def parse_attributes(
+    text: str, *, csv: bool | None = None, keep=None, file: str = "the attribute file"
+) -> Labels:
+    """Parse ``list_attr_celeba`` in its Kaggle csv or original txt form.
+
+    csv: a header ``image_id,5_o_Clock_Shadow,...`` then ``000001.jpg,-1,1,...``.
+    txt: a count line, a line of the 40 names, then ``000001.jpg -1  1 ...``.
+    A leading byte-order mark is skipped; columns are taken by name and columns that are not
+    CelebA's are ignored (listed in ``ignored_columns``).  Rows with the wrong number of
+    values, or values other than -1/1 (0 is accepted as "unknown"), are collected in
+    ``malformed`` and left out.  ``keep`` (a set of file names) parses only those rows; the
+    others are counted in ``not_kept``.  ``file`` names the file in error messages.
+    """
+    csv, declared, order, ignored, lines = attribute_header(text, csv=csv, file=file)
+    width = len(_split(lines[0], csv))
+    if _split(lines[0], csv)[0].lower() in ("image_id", "image", "file", "filename"):
+        width -= 1
     body, not_kept = _kept(lines[1:], keep, csv)
-    fast = _fast_rows(body, N_ATTRS, csv)
+    fast = _fast_rows(body, width, csv, order)
     if fast is not None:
         names, values = fast
-        values = values[:, order]
         rows = dict(zip(names, values))
-        return Labels(list(ATTR_NAMES), rows, [], declared, len(names) - len(rows), not_kept)
+        return Labels(
+            list(ATTR_NAMES), rows, [], declared, len(names) - len(rows), not_kept, ignored
+        )
     if keep is not None:  # line numbers are reported for the whole file
         body, not_kept = lines[1:], 0
     rows, malformed, dup = {}, [], 0
     for number, line in enumerate(body, start=3 if declared is not None else 2):
         parts = _split(line, csv)
         try:
-            if len(parts) != N_ATTRS + 1:
+            if len(parts) != width + 1:
                 raise ValueError
-            values = np.array([int(v) for v in parts[1:]], np.int8)[order]
+            values = np.array([int(parts[1 + j]) for j in order], np.int8)
             if not np.isin(values, (-1, 0, 1)).all():
                 raise ValueError
         except ValueError:
@@ -189,14 +232,14 @@ def parse_attributes(text: str, *, csv: bool | None = None, keep=None) -> Labels
         if parts[0] in rows:
             dup += 1
         rows[parts[0]] = values
-    return Labels(list(ATTR_NAMES), rows, malformed, declared, dup, not_kept)
+    return Labels(list(ATTR_NAMES), rows, malformed, declared, dup, not_kept, ignored)
 
 
 def parse_partitions(text: str, *, keep=None) -> Labels:
     """Parse ``list_eval_partition`` (csv with header, or txt): 0 train, 1 val, 2 test.
     ``keep`` (a set of file names) keeps only those rows."""
     rows, malformed, not_kept = {}, [], 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_without_bom(text).splitlines(), start=1):
         if not line.strip():
             continue
         parts = _split(line, "," in line)
@@ -225,10 +268,15 @@ class Source:
     ignored: int = 0  # files in the image folder that are not images
 
     def read_text(self, ref) -> str:
+        """A label file's text; a byte-order mark (Excel, Notepad) is dropped."""
         if isinstance(ref, tuple):
             with zipfile.ZipFile(self.zip_path) as zf:
-                return zf.read(ref[1]).decode("utf-8", "replace")
-        return Path(ref).read_text(encoding="utf-8", errors="replace")
+                return zf.read(ref[1]).decode("utf-8-sig", "replace")
+        return Path(ref).read_text(encoding="utf-8-sig", errors="replace")
+
+    def describe(self, ref) -> str:
+        """A label file's name for messages: its path, or ``zip:member``."""
+        return f"{self.zip_path}:{ref[1]}" if isinstance(ref, tuple) else str(ref)
 
 
 def _pick_label_file(candidates, stem: str):
@@ -535,21 +583,21 @@ def prepare_celeba(
         refs = refs[: int(n)]
     total = len(refs)
 
+    # the label files are read and their header checked before any image is decoded: a
+    # broken file fails in a second, not after the whole decode
+    attr_text = src.read_text(src.attr_file) if src.attr_file is not None else None
+    part_text = src.read_text(src.partition_file) if src.partition_file is not None else None
+    attr_name = src.describe(src.attr_file) if src.attr_file is not None else None
+    if attr_text is not None:
+        attribute_header(attr_text, file=attr_name)
+
     def read_labels():
         # runs in a thread while the worker processes decode: the main process only waits
         # for their results, so parsing 2 x 202,599 label rows costs no wall time
         keep = {name for name, _ in refs}
         return (
-            (
-                parse_attributes(src.read_text(src.attr_file), keep=keep)
-                if src.attr_file is not None
-                else None
-            ),
-            (
-                parse_partitions(src.read_text(src.partition_file), keep=keep)
-                if src.partition_file is not None
-                else None
-            ),
+            parse_attributes(attr_text, keep=keep, file=attr_name) if attr_text else None,
+            parse_partitions(part_text, keep=keep) if part_text is not None else None,
         )
 
     from .parallel import cpu_workers, process_pool
@@ -725,6 +773,10 @@ def _report_line(manifest: dict, folder: Path) -> str:
     for key in ("images_without_row", "rows_without_image", "malformed_rows", "duplicate_rows"):
         if att.get(key):
             bits.append(f"attributes {key.replace('_', ' ')}: {att[key]}")
+    if att.get("ignored_columns"):
+        bits.append(
+            "attribute columns that are not CelebA's, ignored: " + ", ".join(att["ignored_columns"])
+        )
     if att.get("file") == "None":
         bits.append("no attribute file found: attributes are 0 (unknown)")
     return "; ".join(bits)
