@@ -541,6 +541,117 @@ def book_subset() -> list:
     return BOOK_SUBSET_FILE.read_text().split()
 
 
+def _select(src: Source, names, n) -> tuple:
+    """The image refs a preparation takes from ``src``: those in ``names`` (when given),
+    the first ``n`` (when given); and how many named files were not found."""
+    refs, not_found = src.images, 0
+    if names is not None:
+        wanted = set(names)
+        refs = [r for r in refs if r[0] in wanted]
+        not_found = len(wanted) - len(refs)
+    if n is not None:
+        refs = refs[: int(n)]
+    return refs, not_found
+
+
+def _stat(path) -> list | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _source_state(src: Source, refs) -> dict:
+    """What a prepared set was made from, to notice later changes of its source cheaply.
+
+    ``watched``: size and mtime of the source folder or zip, the image folder, the folders
+    that hold label files, and the label files: a file added, removed or rewritten changes
+    one of them.  ``contents``: which images were taken and which label files were read --
+    compared only when something watched changed (then the source is listed again).
+    """
+    if src.origin.startswith("kagglehub:"):
+        return {}  # a downloaded version never changes
+    label_files = [
+        Path(ref)
+        for ref in (src.attr_file, src.partition_file)
+        if ref and not isinstance(ref, tuple)
+    ]
+    paths = {Path(src.origin), *label_files, *(p.parent for p in label_files)}
+    if src.zip_path is not None:
+        paths.add(Path(src.zip_path))
+    elif refs:
+        paths.add(Path(refs[0][1]).parent)
+    watched = {str(p): _stat(p) for p in sorted(paths)}
+    return {"watched": watched, "contents": _contents(src, refs)}
+
+
+def _contents(src: Source, refs) -> dict:
+    labels = {}
+    for kind, ref in (("attributes", src.attr_file), ("partition", src.partition_file)):
+        if ref is None:
+            labels[kind] = None
+        elif isinstance(ref, tuple):
+            labels[kind] = [src.describe(ref), _stat(src.zip_path)]
+        else:
+            labels[kind] = [str(ref), _stat(ref)]
+    names = hashlib.sha256("\n".join(name for name, _ in refs).encode()).hexdigest()[:16]
+    return {"images": len(refs), "names": names, **labels}
+
+
+def _usable(folder, expect, source, names, n, quiet: bool = False) -> bool:
+    """True when ``folder`` holds an intact prepared set (:func:`store.validate`) made from
+    the source as it is now.  A source that changed (images or label files added, removed or
+    rewritten) makes it unusable, with a note; a source that is gone does not (the prepared
+    set is all the course needs)."""
+    manifest = store.validate(folder, expect)
+    if not manifest:
+        return False
+    state = manifest.get("sources")
+    if state == {} or (state and all(_stat(p) == v for p, v in state["watched"].items())):
+        return True
+    try:
+        src = find_source(source, download=False)
+    except CelebAError:
+        return True  # the source is gone or elsewhere: keep what was prepared from it
+    refs, _ = _select(src, names, n)
+    now = _source_state(src, refs)
+    if state is None:  # prepared before sources were recorded: compare what it says
+        report = manifest.get("report", {})
+        then = {
+            "images": manifest.get("files_seen"),
+            "attributes": report.get("attributes", {}).get("file"),
+            "partition": report.get("partition_file"),
+        }
+        current = now["contents"]
+        same = then == {
+            "images": current["images"],
+            "attributes": str(current["attributes"][0] if current["attributes"] else None),
+            "partition": str(current["partition"][0] if current["partition"] else None),
+        }
+    else:
+        same = state.get("contents") == now["contents"]
+    if same:  # only looked changed (a touched folder): remember the new stamps
+        try:
+            store.write_json_atomic(folder / store.MANIFEST, {**manifest, "sources": now})
+        except OSError:
+            pass  # a read-only cache: compared again next time
+        return True
+    if not quiet:
+        old = (state or {}).get("contents", {})
+        what = [
+            f"{k} {old.get(k)!s:.60} -> {now['contents'][k]!s:.60}"
+            for k in ("images", "attributes", "partition")
+            if old.get(k) != now["contents"][k]
+        ]
+        print(
+            f"note: CelebA in {src.origin} changed since it was prepared "
+            f"({'; '.join(what) or 'files changed'}): preparing it again",
+            file=sys.stderr,
+        )
+    return False
+
+
 def prepare_celeba(
     size: int = 96,
     n: int | None = None,
@@ -565,22 +676,14 @@ def prepare_celeba(
     names = None if names is None else sorted(set(names))
     folder = celeba_folder(size, n, source, names)
     expect = expected_manifest(size, n, source, names)
-    if not force and store.validate(folder, expect):
+    if not force and _usable(folder, expect, source, names, n):
         return folder
     src = find_source(source)
-    refs = src.images
-    not_found = 0
-    if names is not None:
-        wanted = set(names)
-        refs = [r for r in refs if r[0] in wanted]
-        not_found = len(wanted) - len(refs)
-        if not refs:
-            raise CelebAError(
-                f"none of the {len(wanted):,} selected CelebA files is in "
-                f"{src.origin}.\n{HOW_TO_GET}"
-            )
-    if n is not None:
-        refs = refs[: int(n)]
+    refs, not_found = _select(src, names, n)
+    if not refs and names is not None:
+        raise CelebAError(
+            f"none of the {len(names):,} selected CelebA files is in {src.origin}.\n{HOW_TO_GET}"
+        )
     total = len(refs)
 
     # the label files are read and their header checked before any image is decoded: a
@@ -607,8 +710,8 @@ def prepare_celeba(
         workers = 1  # a pool costs more than it saves
 
     with store.preparing(folder):
-        if not force and store.validate(folder, expect):
-            return folder
+        if not force and _usable(folder, expect, source, names, n, quiet=True):
+            return folder  # another process prepared it while this one waited
         store.start(folder)
         store.check_free_space(folder, total * size * size * 3 + total * (N_ATTRS + 1))
         jobs = [
@@ -713,6 +816,7 @@ def prepare_celeba(
                 report=report,
                 seconds=round(seconds, 2),
                 images_per_second=round(total / seconds, 1) if seconds > 0 else None,
+                sources=_source_state(src, refs),
             ),
         )
     if verbose:
