@@ -11,7 +11,9 @@ kernel (with its child processes); exits non-zero, naming the chapter and cell, 
 failure.  Without ``$VAECOURSE_CELEBA`` the synthetic faces stand in for CelebA.  Trained
 models and prepared data go to a fresh temporary cache unless ``--cache`` names one (models
 from a dress rehearsal are keyed apart from real ones, see ``kit/model_cache.py``).
-``--json FILE`` writes the measurements (``scripts/full_budget.py`` reads them).
+``--json FILE`` writes the measurements and every ``fit`` a chapter made -- its model, the
+model's per-image cost at the real shapes, the images and epochs asked for -- which
+``scripts/full_budget.py`` turns into the time and memory budget of each chapter.
 """
 
 from __future__ import annotations
@@ -87,7 +89,17 @@ class PeakMemory:
 
 
 def rehearse(path: Path, timeout: int) -> dict:
-    """Execute ``path`` in a fresh kernel under the dress rehearsal; nothing is written."""
+    """Execute ``path`` in a fresh kernel under the dress rehearsal; nothing is written.
+    The result lists every ``fit`` of the chapter (``VAECOURSE_DRY_RUN_LOG``)."""
+    with tempfile.TemporaryDirectory(prefix="vaecourse-dry-run-log-") as folder:
+        log = Path(folder) / "fits.jsonl"
+        os.environ["VAECOURSE_DRY_RUN_LOG"] = str(log)  # the kernel inherits it
+        result = _rehearse(path, timeout)
+        lines = log.read_text().splitlines() if log.exists() else []
+    return {**result, "fits": [json.loads(line) for line in lines]}
+
+
+def _rehearse(path: Path, timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -151,7 +163,7 @@ def main(argv=None) -> int:
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
                 f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s  "
-                f"peak RAM {r['peak_rss_gb']:5.2f} GB  {state}",
+                f"peak RAM {r['peak_rss_gb']:5.2f} GB  {len(r['fits']):2d} fit(s)  {state}",
                 flush=True,
             )
             if not r["ok"]:

@@ -3,6 +3,7 @@ and trained models that never take a real model's cache key."""
 
 import dataclasses
 import importlib.util
+import json
 from pathlib import Path
 
 import keras
@@ -31,7 +32,7 @@ def test_full_keeps_its_shapes_and_shrinks_its_data(dry):
         assert getattr(p, name) == getattr(real, name), name
     assert p.n_train == profiles.DRY_RUN["n_train"] < real.n_train
     assert p.n_val == profiles.DRY_RUN["n_val"] < real.n_val
-    assert p.epochs == profiles.DRY_RUN["epochs"] and p.digits_epochs == profiles.DRY_RUN["epochs"]
+    assert (p.epochs, p.digits_epochs) == (real.epochs, real.digits_epochs)  # fit caps them
     assert p.pick(ci=1, book=2, full=3) == 3  # the chapters' own full picks stay
     assert p.dry_run and "DRY RUN" in p.describe()
     assert p.dataset == "synthetic"  # no CelebA at hand: the synthetic faces stand in
@@ -75,10 +76,8 @@ def test_dry_run_models_are_keyed_apart(dry):
 
     p = profiles.profile("full")
     # even with every number put back, the dress rehearsal's key differs from the real one
-    same = p.replace(
-        **{k: getattr(profiles._PROFILES["full"], k) for k in profiles.DRY_RUN if k != "batches"}
-    )
-    same = same.replace(digits_epochs=20, dataset="celeba")
+    full = profiles._PROFILES["full"]
+    same = p.replace(**{k: getattr(full, k) for k in ("n_train", "n_val", "digits_n", "dataset")})
     config = models.config_from_profile(profiles._PROFILES["full"], "series_x")
     real_key = model_cache.cache_key("face_vae", config, profiles._PROFILES["full"])
     assert model_cache.cache_key("face_vae", config, same) != real_key
@@ -132,3 +131,34 @@ def test_script_finds_chapters():
     assert len(dry_run.chapter_paths([])) == len(list((ROOT / "notebooks").glob("[0-9]*.ipynb")))
     with pytest.raises(SystemExit, match="no chapter"):
         dry_run.chapter_paths(["99"])
+
+
+def test_forward_cost_counts_convolutions_and_dense_layers():
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3, strides=2, padding="same"),  # 4x4x4 out, 3*3*3*4 kernel
+            keras.layers.Flatten(),
+            keras.layers.Dense(5),  # 64 -> 5
+            keras.layers.Dense(2 * 2 * 4),
+            keras.layers.Reshape((2, 2, 4)),
+            keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same"),  # per input position
+        ]
+    )
+    cost = profiles.forward_cost(model, (8, 8, 3))
+    expect = 2 * (16 * 3 * 3 * 3 * 4 + 64 * 5 + 5 * 16 + 4 * 3 * 3 * 4 * 3)
+    assert cost["flops"] == expect
+    assert cost["outputs"] == 64 + 5 + 16 + 4 * 4 * 3
+    assert cost["params"] == model.count_params()
+
+
+def test_the_log_records_what_a_chapter_asked_for(dry, tmp_path):
+    log = tmp_path / "fits.jsonl"
+    dry.setenv(profiles.ENV_DRY_RUN_LOG, str(log))
+    profiles.profile("full")
+    x = np.ones((1000, 3), "float32")
+    _tiny().fit(x, x[:, :1], epochs=7, batch_size=10, verbose=0)
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["epochs_asked"] == 7 and record["images_seen"] == 1000
+    assert record["x"] == "array float32" and record["bytes_per_image"] == 12
+    assert record["cost"]["flops"] == 2 * 3 and record["cost"]["params"] == 4

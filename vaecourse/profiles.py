@@ -30,6 +30,7 @@ ENV_DATA = "VAECOURSE_DATA"
 ENV_CELEBA = "VAECOURSE_CELEBA"
 ENV_CACHE = "VAECOURSE_CACHE"  # where prepared data and trained models are kept
 ENV_DRY_RUN = "VAECOURSE_DRY_RUN"  # 1: the dress rehearsal (see the module's docstring)
+ENV_DRY_RUN_LOG = "VAECOURSE_DRY_RUN_LOG"  # a file: one JSON line per fit of the rehearsal
 # What a dress rehearsal keeps of the profile: images per split, epochs, and per fit() call
 # at most `epochs` epochs of `batches` batches each (Lightning's fast_dev_run, for Keras)
 DRY_RUN = {"n_train": 512, "n_val": 256, "digits_n": 512, "epochs": 2, "batches": 2}
@@ -211,8 +212,8 @@ def dress_rehearsal(p: Profile, celeba: bool = False) -> Profile:
     """(chapter 0) ``p`` with the same shapes and models but :data:`DRY_RUN`'s small data and epochs, and
     every ``fit`` of this process capped to a few batches.  ``celeba`` keeps real CelebA (the
     reader checks their copy of it); otherwise the synthetic faces stand in for it."""
-    cap = {k: min(getattr(p, k), v) for k, v in DRY_RUN.items() if k != "batches"}
-    cap["digits_epochs"] = min(p.digits_epochs, DRY_RUN["epochs"])
+    # the epochs stay as they are (the log records what a chapter asks for); fit caps them
+    cap = {k: min(getattr(p, k), DRY_RUN[k]) for k in ("n_train", "n_val", "digits_n")}
     dataset = p.dataset if (celeba or p.dataset != "celeba") else "synthetic"
     cap_fit(DRY_RUN["epochs"], DRY_RUN["batches"])
     return p.replace(**cap, dataset=dataset, extra={**p.extra, "dry_run": True})
@@ -254,6 +255,7 @@ def cap_fit(epochs: int, batches: int) -> None:
     @functools.wraps(original)
     def fit(self, *args, **kwargs):
         a = dict(signature.bind(self, *args, **kwargs).arguments)  # only what was passed
+        kwargs_asked = dict(a)
         b, size = limits["batches"], a.get("batch_size")
         a["epochs"] = min(a.get("epochs", 1), a.get("initial_epoch", 0) + limits["epochs"])
         for key in ("x", "y", "sample_weight"):
@@ -266,7 +268,100 @@ def cap_fit(epochs: int, batches: int) -> None:
             if a.get(key):
                 a[key] = min(a[key], b)
         a.pop("self")
+        if os.environ.get(ENV_DRY_RUN_LOG):
+            _log_fit(self, kwargs_asked, a)
         return original(self, **a)
 
     fit.dry_run_cap = limits
     keras.Model.fit = fit
+
+
+def _images(data):
+    """(images, bytes per image, kind, shape) of fit's ``x``: an array or a dataset."""
+    import numpy as np
+
+    if hasattr(data, "element_spec"):
+        spec = data.element_spec
+        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        spec = next(iter(spec.values())) if isinstance(spec, dict) else spec
+        n = int(data.cardinality())
+        return n, int(np.prod(spec.shape[1:])) * spec.dtype.size, "dataset", list(spec.shape[1:])
+    data = data[0] if isinstance(data, (tuple, list)) else data
+    data = next(iter(data.values())) if isinstance(data, dict) else data
+    kind = "memmap" if isinstance(data, np.memmap) else f"array {data.dtype}"
+    return len(data), int(np.prod(data.shape[1:])) * data.dtype.itemsize, kind, list(data.shape[1:])
+
+
+def forward_cost(model, shape) -> dict:
+    """Multiply-adds x 2 (FLOPs) and output values of one image's forward pass through the
+    Conv2D, Conv2DTranspose and Dense layers of ``model`` (at any depth), counted from the
+    shapes they see in one eager call.  The dress rehearsal's log and the budget use it."""
+    import keras
+    import numpy as np
+
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
+    seen = {"flops": 0, "outputs": 0}
+    layers = [m for m in model._flatten_layers(include_self=False) if isinstance(m, kinds)]
+    originals = {}
+
+    def counted(layer):
+        call = layer.call
+
+        def wrapper(x, *a, **k):
+            y = call(x, *a, **k)
+            kernel = layer.kernel.shape
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                positions = int(np.prod(x.shape[1:-1]))  # one kernel per input position
+            else:
+                positions = int(np.prod(y.shape[1:-1])) if len(y.shape) > 2 else 1
+            seen["flops"] += 2 * positions * int(np.prod(kernel))
+            seen["outputs"] += int(np.prod(y.shape[1:]))
+            return y
+
+        return wrapper
+
+    for layer in layers:
+        originals[id(layer)] = layer.call
+        layer.call = counted(layer)
+    try:
+        model(np.zeros((1, *shape), "float32"), training=False)
+    finally:
+        for layer in layers:
+            layer.call = originals[id(layer)]
+    params = int(sum(np.prod(w.shape) for w in model.weights))
+    return {**seen, "params": params}
+
+
+def _log_fit(model, asked: dict, capped: dict) -> None:
+    """Append one JSON line about this fit to ``$VAECOURSE_DRY_RUN_LOG``: the model, its
+    per-image forward cost at the real shapes, what the chapter asked for and what ran."""
+    import json
+
+    n, nbytes, kind, shape = _images(asked["x"])
+    record = {
+        "model": model.name,
+        "class": type(model).__name__,
+        "image_shape": shape,
+        "images_seen": n,
+        "bytes_per_image": nbytes,
+        "x": kind,
+        "batch_size": asked.get("batch_size"),
+        "epochs_asked": asked.get("epochs", 1),
+        "initial_epoch": asked.get("initial_epoch", 0),
+        "validation": _images(asked["validation_data"])[:3]
+        if asked.get("validation_data") is not None
+        else None,
+    }
+    try:
+        parts = {"generator": model.generator, "discriminator": model.discriminator}
+        record["cost"] = {
+            "generator": forward_cost(parts["generator"], [model.generator.input.shape[-1]]),
+            "discriminator": forward_cost(parts["discriminator"], shape),
+        }
+    except AttributeError:
+        try:
+            record["cost"] = forward_cost(model, shape)
+        except Exception as err:  # the log must never stop a rehearsal
+            record["cost"] = {"error": f"{type(err).__name__}: {err}"[:200]}
+    with open(os.environ[ENV_DRY_RUN_LOG], "a") as f:
+        f.write(json.dumps(record) + "\n")
