@@ -13,6 +13,7 @@ The taught layer -- what the chapters teach and show (``chapter.show_source``):
 * ``latent``, ``sharpness``, ``explorer`` -- latent draws and geometry, sharpening, the explorer;
 * ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- the measures the chapters trust;
 * ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
+* ``beyond`` -- the sigma-VAE, the conditional VAE, KL warm-up and free bits (chapter XIV);
 * ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
