@@ -162,3 +162,33 @@ def test_the_log_records_what_a_chapter_asked_for(dry, tmp_path):
     assert record["epochs_asked"] == 7 and record["images_seen"] == 1000
     assert record["x"] == "array float32" and record["bytes_per_image"] == 12
     assert record["cost"]["flops"] == 2 * 3 and record["cost"]["params"] == 4
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_budget_reads_the_chapters_full_picks_and_prices_a_fit():
+    budget = _script("full_budget")
+    p = budget.picks(ROOT / "notebooks" / "11_creating_faces.ipynb")
+    assert p["SWEEP_IMAGES"] == 50_000 and p["SWEEP_EPOCHS"] == 10  # the chapter's full values
+    fit = {
+        "model": "series_x",
+        "image_shape": [96, 96, 3],
+        "epochs_asked": p["SWEEP_EPOCHS"],
+        "initial_epoch": 0,
+        "x": "array float32",
+        "bytes_per_image": 96 * 96 * 3 * 4,
+        "batch_size": 128,
+        "validation": None,
+        "cost": {"flops": 1e8, "outputs": 1000, "params": 10},
+    }
+    b = budget.fit_budget("11", fit, p)
+    assert (b["images"], b["epochs"]) == (50_000, 10)  # a sweep model: the sweep's pick
+    assert b["flops"] == 10 * 50_000 * 3 * 1e8  # forward and backward
+    assert b["ram"] == 50_000 * 96 * 96 * 3 * 4  # the array in memory at its full size
+    b = budget.fit_budget("11", {**fit, "epochs_asked": 24, "x": "dataset"}, p)
+    assert (b["images"], b["ram"]) == (162_770, 0)  # the profile's set, streamed

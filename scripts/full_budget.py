@@ -1,0 +1,264 @@
+"""The time and memory budget of every chapter under ``full``, from the dress rehearsal.
+
+    .venv/bin/python scripts/dry_run.py --json benchmarks/dry_run_full.json   # measure (CPU)
+    .venv/bin/python scripts/full_budget.py benchmarks/dry_run_full.json      # -> book/_full_budget.md
+
+The dress rehearsal (``VAECOURSE_DRY_RUN=1``) logs every ``fit`` a chapter makes under
+``full``: the model, its forward FLOPs and layer outputs per image at the real shapes (counted
+from its Conv2D, Conv2DTranspose and Dense layers), and the epochs the chapter asked for.  The
+images each fit would see under ``full`` come from the chapter's own ``P.pick(..., full=...)``
+values, read from the notebook (:data:`TRAINING_SETS` says which pick feeds which fit).  From
+these:
+
+* training FLOPs = images x epochs x (3 x forward: forward and backward; a GAN step:
+  4 generator + 9 discriminator forwards) + validation images x epochs x forward;
+* minutes = FLOPs / an effective throughput (:data:`GPUS`) + the chapter's other work, taken
+  as its dress-rehearsal wall time on a CPU (an upper bound: measures and sampling at full
+  counts, without training);
+* host RAM = the rehearsal's measured peak + every training array a chapter holds in memory,
+  at its full size (computed; memory-mapped data and tf.data pipelines cost page cache);
+* GPU memory = weights, gradients and Adam's two moments (16 bytes per parameter) + the
+  layer outputs of one batch kept for the backward pass, x 3 for normalisation and activation
+  copies, in 2-byte mixed precision + 1 GB for the CUDA context (an estimate).
+
+Models shared between chapters train once, in the first chapter that needs them, when the
+chapters run in order with one cache (e.g. Google Drive); later chapters load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vaecourse.profiles import _PROFILES  # noqa: E402  (the real full profile, not a dry run)
+
+FULL = _PROFILES["full"]
+# Effective training throughput (FLOP/s).  Calibration: the series trained its VAE (0.45 GFLOP
+# per image and step at 96x96) at 170,000 images in about 2 minutes per epoch on a GTX 960,
+# i.e. 0.64 TFLOP/s, 27 % of that card's 2.4 TFLOP/s float32 peak.  The same share of a T4's
+# float32 peak (8.1) is 2.2 TFLOP/s; mixed_float16 is taken to double it.  An A100 under
+# mixed_bfloat16 is taken at 25 TFLOP/s (8 % of its 312 TFLOP/s tensor peak: these small
+# convolutions and the input pipeline keep it far from its peak).
+GPUS = {"T4": 4.4e12, "A100": 25e12}
+GOAL_MINUTES, GOAL_RAM_GB = 60, 10
+DIGITS_VAL = 10_000  # MNIST's test set, the digit chapters' validation data
+
+
+def picks(notebook: Path, P=FULL) -> dict:
+    """``{NAME: full value}`` of every ``NAME = P.pick(..., full=...)`` in the notebook's code
+    (tuples unpacked); values that need the chapter's data (e.g. ``len(faces.train)``) are
+    left out, as are ``None`` (= the profile's own number)."""
+    found = {}
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "\n".join(
+            line for line in "".join(cell["source"]).splitlines() if line.lstrip()[:1] not in "%!"
+        )
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                continue
+            func = node.value.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "pick"):
+                continue
+            full = next((k.value for k in node.value.keywords if k.arg == "full"), None)
+            try:
+                value = eval(compile(ast.Expression(full), "pick", "eval"), {"P": P})
+            except Exception:
+                continue
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                found[target.id] = value
+            elif isinstance(target, ast.Tuple) and isinstance(value, tuple):
+                for t, v in zip(target.elts, value):
+                    if isinstance(t, ast.Name):
+                        found[t.id] = v
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _is_digits(fit) -> bool:
+    return fit["image_shape"][-1] == 1
+
+
+def _pick(name, default):
+    return lambda fit, p: p.get(name, default)
+
+
+# Which pick sets the training images of a fit, per chapter (by the epochs it asks for, which
+# tell the chapter's fits apart); every other fit trains on the profile's training set.
+TRAINING_SETS = {
+    "10": lambda fit, p: (
+        p.get("SIDE_IMAGES", FULL.n_train)
+        if fit["epochs_asked"] == p.get("SIDE_EPOCHS")
+        else min(p.get("N_MORE", FULL.n_train), FULL.n_train)
+        if fit["initial_epoch"]
+        else FULL.n_train
+    ),
+    "11": lambda fit, p: (
+        p.get("SWEEP_IMAGES", FULL.n_train)
+        if fit["epochs_asked"] == p.get("SWEEP_EPOCHS")
+        else FULL.n_train
+    ),
+    "12": lambda fit, p: (
+        p.get("N_IMAGES", FULL.n_train) if fit["epochs_asked"] == p.get("EPOCHS") else FULL.n_train
+    ),
+    "16": lambda fit, p: (
+        p.get("N_FAIL", FULL.n_train)
+        if fit["epochs_asked"] == p.get("FAIL_EPOCHS")
+        else p.get("N_BENCH", FULL.n_train)
+        if fit["epochs_asked"] == p.get("EPOCHS_TIMED")
+        else FULL.n_train
+    ),
+    "17": lambda fit, p: 1024 if fit["epochs_asked"] == 1 else FULL.n_train,
+}
+
+
+def fit_budget(chapter: str, fit: dict, p: dict) -> dict:
+    """Images, epochs, FLOPs, in-memory bytes and GPU bytes of one fit under ``full``."""
+    if _is_digits(fit):
+        images, n_val = FULL.digits_n, DIGITS_VAL
+    else:
+        images = TRAINING_SETS.get(chapter, lambda f, q: FULL.n_train)(fit, p)
+        n_val = FULL.n_val
+    epochs = max(1, int(fit["epochs_asked"]) - int(fit["initial_epoch"]))
+    cost = fit["cost"]
+    if "generator" in cost:  # a GAN: D on real and fake, G twice (its own step and D's)
+        g, d = cost["generator"], cost["discriminator"]
+        step = 4 * g["flops"] + 9 * d["flops"]
+        params, outputs, forward = g["params"] + d["params"], g["outputs"] + 2 * d["outputs"], 0
+    elif "flops" in cost:
+        step, forward = 3 * cost["flops"], cost["flops"]
+        params, outputs = cost["params"], cost["outputs"]
+    else:
+        raise SystemExit(f"chapter {chapter}: no cost for {fit['model']}: {cost}")
+    validation = fit.get("validation") is not None
+    flops = epochs * (images * step + (n_val * forward if validation else 0))
+    in_memory = fit["x"].startswith("array")  # a NumPy array, not a memory map or a dataset
+    ram = images * fit["bytes_per_image"] * in_memory
+    if validation and in_memory:
+        ram += n_val * fit["bytes_per_image"]
+    batch = fit.get("batch_size") or FULL.batch_size
+    gpu = 16 * params + 3 * 2 * 2 * outputs * batch + 1e9
+    return {
+        "model": fit["model"],
+        "images": images,
+        "epochs": epochs,
+        "flops": flops,
+        "ram": ram,
+        "gpu": gpu,
+    }
+
+
+def chapter_budget(result: dict) -> dict:
+    name = result["chapter"]
+    number = name[:2]
+    p = picks(ROOT / "notebooks" / name)
+    fits = [fit_budget(number, f, p) for f in result.get("fits", [])]
+    flops = sum(f["flops"] for f in fits)
+    rest_min = result["seconds"] / 60
+    row = {
+        "chapter": name.removesuffix(".ipynb"),
+        "ok": result["ok"],
+        "dry_seconds": result["seconds"],
+        "dry_peak_gb": result["peak_rss_gb"],
+        "models": len(fits),
+        "image_epochs": sum(f["images"] * f["epochs"] for f in fits),
+        "flops": flops,
+        "ram_gb": result["peak_rss_gb"] + max([f["ram"] for f in fits], default=0) / 1e9,
+        "gpu_gb": max([f["gpu"] for f in fits], default=0) / 1e9,
+        "fits": fits,
+    }
+    for gpu, rate in GPUS.items():
+        row[f"min_{gpu}"] = flops / rate / 60 + rest_min
+    return row
+
+
+def _eng(x: float) -> str:
+    if x == 0:
+        return "0"
+    exp = int(math.floor(math.log10(abs(x)) / 3) * 3)
+    return f"{x / 10**exp:.3g}" + {0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}[exp]
+
+
+def markdown(rows: list, source: str) -> str:
+    over = [
+        r["chapter"]
+        for r in rows
+        if r["min_T4"] > GOAL_MINUTES or r["ram_gb"] > GOAL_RAM_GB or not r["ok"]
+    ]
+    lines = [
+        "<!-- written by scripts/full_budget.py from the dress rehearsal; do not edit -->",
+        "",
+        "| chapter | rehearsal | models trained | images x epochs | training FLOPs "
+        "| host RAM peak (GB) | GPU memory (GB) | T4 (min) | A100 (min) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        state = f"{r['dry_seconds']:.0f} s, {r['dry_peak_gb']:.1f} GB" + (
+            "" if r["ok"] else ", **failed**"
+        )
+        mark = lambda v, goal: f"**{v:.1f}**" if v > goal else f"{v:.1f}"  # noqa: E731
+        lines.append(
+            f"| {r['chapter']} | {state} | {r['models']} | {_eng(r['image_epochs'])} "
+            f"| {_eng(r['flops'])} | {mark(r['ram_gb'], GOAL_RAM_GB)} "
+            f"| {r['gpu_gb']:.1f} | {mark(r['min_T4'], GOAL_MINUTES)} | {r['min_A100']:.1f} |"
+        )
+    total = {k: sum(r[k] for r in rows) for k in ("models", "image_epochs", "flops", "min_T4")}
+    total["min_A100"] = sum(r["min_A100"] for r in rows)
+    lines.append(
+        f"| **all** | | {total['models']} | {_eng(total['image_epochs'])} "
+        f"| {_eng(total['flops'])} | | | {total['min_T4']:.0f} | {total['min_A100']:.0f} |"
+    )
+    lines += [
+        "",
+        f"*Rehearsal*: wall time and peak resident memory of the chapter's kernel under "
+        f"`VAECOURSE_DRY_RUN=1` on {source}. *Host RAM* is computed: that measured peak plus "
+        f"the training arrays the chapter holds in memory at their full size (memory-mapped "
+        f"faces and tf.data pipelines are not counted). *GPU memory* and the minutes are "
+        f"estimates, not measurements: FLOPs counted from the models' layers, at an effective "
+        f"{GPUS['T4'] / 1e12:.1f} TFLOP/s on a T4 (mixed_float16) and "
+        f"{GPUS['A100'] / 1e12:.0f} TFLOP/s on an A100 (mixed_bfloat16), plus the "
+        f"rehearsal's wall time for everything else. Bold: over the goal of "
+        f"{GOAL_MINUTES} minutes on a T4 or {GOAL_RAM_GB} GB of host RAM"
+        + (f" ({', '.join(over)})." if over else "; no chapter is over it."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("rehearsal", type=Path, help="the JSON of scripts/dry_run.py --json")
+    ap.add_argument("--out", type=Path, default=ROOT / "book" / "_full_budget.md")
+    ap.add_argument("--source", default="a shared 2-core CPU")
+    ap.add_argument("--details", action="store_true", help="print every fit's budget")
+    args = ap.parse_args(argv)
+    results = json.loads(args.rehearsal.read_text())["results"]
+    rows = [chapter_budget(r) for r in results]
+    if args.details:
+        for r in rows:
+            for f in r["fits"]:
+                print(
+                    f"{r['chapter']:28s} {f['model']:24s} {f['images']:>8,} x {f['epochs']:>2} "
+                    f"{_eng(f['flops']):>7}FLOP  RAM {f['ram'] / 1e9:5.1f} GB  "
+                    f"GPU {f['gpu'] / 1e9:4.1f} GB"
+                )
+    args.out.write_text(markdown(rows, args.source))
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
