@@ -110,3 +110,44 @@ def test_the_classifier_is_keyed_by_the_attributes(two_copies, tmp_path, monkeyp
     assert load_faces(P, verbose=False).tag == same_images  # the images' models are shared
     other = zoo.attribute_classifier(P)
     assert other.trained and other.key != first.key
+
+
+# ----------------------------------------------------------------------------- read-only
+def test_a_read_only_model_cache_still_serves_its_models(two_copies, monkeypatch):
+    from vaecourse.kit import files, model_cache
+
+    P = tiny_profile()
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(two_copies[0]))
+    first = zoo.face_vae(P, **TINY)
+    cache = first.path.parent.parent
+
+    def read_only(*args, **kwargs):  # what a read-only disk does to a write
+        raise PermissionError(30, "Read-only file system", str(cache))
+
+    monkeypatch.setattr(files, "locked", read_only)
+    monkeypatch.setattr(model_cache, "locked", read_only)
+    monkeypatch.setattr(model_cache, "atomic_path", read_only)
+    again = zoo.face_vae(P, **TINY)
+    assert not again.trained and again.key == first.key
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_model_cache_folder_still_serves_its_models(two_copies, monkeypatch):
+    import os
+
+    P = tiny_profile()
+    monkeypatch.setenv(celeba.ENV_CELEBA, str(two_copies[0]))
+    first = zoo.face_vae(P, **TINY)
+    zoo.face_vae(P, **TINY)  # the prepared set's sources are recorded: nothing left to write
+    cache = first.path.parent.parent
+    modes = {}
+    for root, _dirs, names in os.walk(cache):
+        for p in [root, *(os.path.join(root, n) for n in names)]:
+            modes[p] = os.stat(p).st_mode
+            os.chmod(p, 0o555 if p == root else 0o444)
+    try:
+        again = zoo.face_vae(P, **TINY)
+        assert not again.trained
+    finally:
+        for p, mode in modes.items():
+            os.chmod(p, mode)

@@ -1,6 +1,7 @@
 """Where caches live and how they are written: atomically, under a lock, with a digest.
 
-* :func:`cache_dir` -- ``$VAECOURSE_CACHE`` (default ``~/.cache/vaecourse``) and below;
+* :func:`cache_dir` -- ``$VAECOURSE_CACHE`` (default ``~/.cache/vaecourse``) and below; a cache
+  that cannot be used raises :class:`CacheError`, whose message says what to set;
 * :func:`atomic_path` -- write under a temporary name, rename when complete, so an interrupted
   run never leaves a half-written file that a later run would take as valid;
 * :func:`locked` -- one process at a time (two notebooks preparing the same data or training
@@ -20,11 +21,35 @@ from pathlib import Path
 from ..profiles import ENV_CACHE
 
 
-def cache_dir(*parts: str) -> Path:
-    """``$VAECOURSE_CACHE`` (default ``~/.cache/vaecourse``), joined with ``parts``, created."""
-    root = Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "vaecourse")
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+class CacheError(OSError):
+    """The cache folder cannot be created or written; the message says what to set."""
+
+
+def _unusable(path, err: OSError) -> CacheError:
+    given = os.environ.get(ENV_CACHE, "").strip()
+    now = f"it is {ENV_CACHE}={given}" if given else f"{ENV_CACHE} is not set: the default"
+    return CacheError(
+        f"cannot use {path} for the course's cache ({err.strerror or err}; {now}). "
+        f"Set {ENV_CACHE} to a folder you can write, e.g. {ENV_CACHE}=$HOME/vaecourse-cache "
+        f"(a read-only cache still serves what it holds)."
+    )
+
+
+def cache_root() -> Path:
+    """``$VAECOURSE_CACHE`` with ``~`` expanded, or ``~/.cache/vaecourse``."""
+    given = os.environ.get(ENV_CACHE, "").strip()
+    return Path(given).expanduser() if given else Path.home() / ".cache" / "vaecourse"
+
+
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """:func:`cache_root` joined with ``parts``, created (unless ``create=False``); a folder
+    that cannot be created raises :class:`CacheError`."""
+    path = cache_root().joinpath(*parts)
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _unusable(path, err) from None  # the message says all
     return path
 
 
@@ -71,8 +96,12 @@ def locked(lock_file: str | os.PathLike):
     """Hold an exclusive lock on ``lock_file`` (created if needed) across processes; the OS
     releases it when a process dies, so a killed run never blocks the next one."""
     lock_file = Path(lock_file)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a") as f:
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        f = open(lock_file, "a")
+    except OSError as err:
+        raise _unusable(lock_file.parent, err) from None
+    with f:
         try:
             import fcntl
         except ImportError:  # not on POSIX: atomic renames still keep files consistent

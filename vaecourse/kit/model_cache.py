@@ -11,6 +11,8 @@ Safety: files are written under temporary names and renamed; ``entry.json`` (wri
 records the SHA-256 of the weight file, so a partial or corrupt entry is detected and the
 model retrained.  A lock file serialises two processes that want the same model (e.g.
 pytest-xdist running two notebooks): the second waits and then loads what the first trained.
+Loading an intact entry takes no lock and writes nothing, so a read-only cache (a course's
+shared folder, a Kaggle input data set) serves its models.
 """
 
 from __future__ import annotations
@@ -88,6 +90,22 @@ def read_entry(directory: Path, key: str):
     return entry
 
 
+def _load(model, directory: Path, key: str, say):
+    """``model`` with the cached weights of ``key`` as a :class:`CachedModel`, or a string
+    saying why not (``"no entry"`` when there is none).  Reads only."""
+    entry = read_entry(directory, key)
+    if not isinstance(entry, dict):
+        return entry
+    try:
+        build_optimizer(model)  # so the saved optimizer state loads too
+        model.load_weights(directory / WEIGHTS_FILE)
+    except Exception as err:  # e.g. the architecture code changed since
+        return f"weights do not fit the model ({type(err).__name__}: {err})"
+    on = entry.get("trained_on") or "data not recorded"
+    say(f"loaded cached model {key}, trained on {on} ({hist.summary(entry['history'])})")
+    return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False, on)
+
+
 def cached_model(
     name: str,
     config,
@@ -107,24 +125,21 @@ def cached_model(
     model and printed whenever it is loaded.
     """
     key = cache_key(name, config, profile, extra)
-    directory = cache_dir("models", key)
+    directory = cache_dir("models", key, create=False)
     say = print if verbose else (lambda *a, **k: None)
+    if not force:  # no lock and no write to load: a read-only cache serves what it holds
+        found = _load(build_fn(config), directory, key, say)
+        if isinstance(found, CachedModel):
+            return found
+    directory = cache_dir("models", key)
     with locked(directory / ".lock"):
         model = build_fn(config)
-        entry = None if force else read_entry(directory, key)
-        if isinstance(entry, dict):
-            try:
-                build_optimizer(model)  # so the saved optimizer state loads too
-                model.load_weights(directory / WEIGHTS_FILE)
-                on = entry.get("trained_on") or "data not recorded"
-                say(
-                    f"loaded cached model {key}, trained on {on} ({hist.summary(entry['history'])})"
-                )
-                return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False, on)
-            except Exception as err:  # e.g. the architecture code changed since
-                entry = f"weights do not fit the model ({type(err).__name__}: {err})"
-        if isinstance(entry, str) and entry != "no entry":
+        entry = "no entry" if force else _load(model, directory, key, say)
+        if isinstance(entry, CachedModel):  # another process trained it while this one waited
+            return entry
+        if entry != "no entry":
             say(f"cache entry {key} not usable: {entry}; training again")
+            model = build_fn(config)  # not the half-loaded one
         t0 = time.perf_counter()
         history = hist.as_dict(train_fn(model))
         train_seconds = round(time.perf_counter() - t0, 1)
