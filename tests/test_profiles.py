@@ -75,3 +75,17 @@ def test_pick_and_describe():
     line = p.describe()
     assert line.startswith("profile=book") and "64x64x3" in line and "z_dim=128" in line
     assert p.replace(epochs=1).epochs == 1 and p.epochs == 15  # frozen original
+
+
+def test_quiet_tensorflow_start_holds_back_only_the_native_start_up_lines(tmp_path):
+    import subprocess
+    import sys
+
+    # a fresh process: TensorFlow's native lines go to file descriptor 2 while it starts
+    code = (
+        "import os; from vaecourse import profiles; "
+        "profiles.quiet_tensorflow_start(); os.write(2, b'after start\\n')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "after start" in out.stderr  # file descriptor 2 works again afterwards
+    assert not any(n in out.stderr for n in profiles.NATIVE_START_NOISE), out.stderr

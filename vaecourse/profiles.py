@@ -39,6 +39,60 @@ PROFILE_NAMES = ("ci", "book", "full")
 DATASETS = ("synthetic", "celeba")
 
 
+# TensorFlow's native start-up lines (absl, oneDNN, CUDA probing), which TF_CPP_MIN_LOG_LEVEL no
+# longer silences: they come before absl's logging is initialised.  Lines without these marks
+# are passed on.
+NATIVE_START_NOISE = (
+    "absl::InitializeLog",
+    "port.cc:",
+    "cudart_stub.cc:",
+    "cuda_platform.cc:",
+    "cuda_executor.cc:",
+    "cuda_diagnostics.cc:",
+    "cpu_feature_guard.cc:",
+    "To enable the following instructions",
+    "Unable to register cu",
+    "computation placer already registered",
+    "TF-TRT Warning",
+)
+
+
+def quiet_tensorflow_start() -> None:
+    """(chapter 0) Import TensorFlow and probe for GPUs once, with the native start-up lines
+    of :data:`NATIVE_START_NOISE` held back (anything else it prints is passed on), so a
+    chapter's first cell shows none of them.  A no-op once TensorFlow is imported."""
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)  # native code writes to file descriptor 2, not sys.stderr
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # CUDA's probe logs once, here
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode("utf-8", "replace").splitlines()
+    kept = [x for x in lines if x.strip() and not any(n in x for n in NATIVE_START_NOISE)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+
+
+def _in_ipython() -> bool:
+    shell = sys.modules.get("IPython")
+    return bool(shell and getattr(shell, "get_ipython", lambda: None)())
+
+
+if _in_ipython():  # a chapter: its first import of the package starts TensorFlow quietly
+    quiet_tensorflow_start()
+
+
 class CelebAError(RuntimeError):
     """(chapter IX) CelebA is missing, empty or unreadable; the message says what to do.  (Defined with the
     profiles, which choose the data set, so that chapters can catch it without the kit.)"""
