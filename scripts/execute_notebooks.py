@@ -93,6 +93,8 @@ def execute(path: Path, profile: str, timeout: int) -> float:
     os.environ["VAECOURSE_PROFILE"] = profile
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # the one writer of the book's assets (the explorer's script): see browser_explorer.book_folder
+    os.environ.setdefault("VAECOURSE_BOOK_ASSETS", str(ROOT / "book" / "_vendor"))
     t0 = time.time()
     try:
         client = NotebookClient(

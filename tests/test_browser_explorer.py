@@ -99,9 +99,15 @@ def test_the_script_file_carries_the_directions(exported):
     assert radii["codes_about_centre"] == pytest.approx(latent.radii(codes, p.mean).mean())
 
 
-def test_only_the_book_profile_on_real_faces_writes_into_the_book():
+def test_only_the_book_run_on_real_faces_writes_into_the_book(monkeypatch):
     book = profiles.profile("book").replace(dataset="celeba")
+    monkeypatch.delenv(bx.ENV_BOOK_ASSETS, raising=False)
+    others = [profiles.profile("ci"), book.replace(dataset="synthetic"), book.replace(name="full")]
+    for P in [book, *others]:  # not run by scripts/execute_notebooks.py: never the book's folder
+        folder = bx.book_folder(P)
+        assert folder != bx.BOOK_FOLDER and folder.is_dir() and not any(folder.iterdir())
+    monkeypatch.setenv(bx.ENV_BOOK_ASSETS, str(bx.BOOK_FOLDER.parent))
     assert bx.book_folder(book) == bx.BOOK_FOLDER
-    for P in (profiles.profile("ci"), book.replace(dataset="synthetic"), book.replace(name="full")):
+    for P in others:
         folder = bx.book_folder(P)
         assert folder != bx.BOOK_FOLDER and folder.is_dir() and not any(folder.iterdir())

@@ -31,6 +31,14 @@ def test_seed_everything_repeats_numpy_and_keras_draws():
     assert not np.allclose(a[0], c[0]) and not np.allclose(a[1], c[1])
 
 
+def test_show_source_leaves_the_chapter_tag_out(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda code: shown.append(code.data))
+    chapter.show_source(chapter.seed_everything)
+    assert '"""Seed Python' in shown[0] and "(chapter" not in shown[0]
+    assert chapter.seed_everything.__doc__.startswith("(chapter ")
+
+
 def test_show_source_shows_the_methods_asked_for(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)
@@ -42,12 +50,7 @@ def test_show_source_shows_the_methods_asked_for(monkeypatch):
     assert "get_config" not in text and "class VAE" not in text
 
 
-def test_colab_url_points_at_the_repository():
-    url = chapter.colab_url("01_basics.ipynb")
-    assert url == (
-        f"https://colab.research.google.com/github/{chapter.REPOSITORY}/blob/main/"
-        "notebooks/01_basics.ipynb"
-    )
+def test_this_is_not_colab():
     assert not chapter.in_colab()
 
 

@@ -10,20 +10,21 @@ import types
 import pytest
 
 from vaecourse import chapter
+from vaecourse.kit import colab as kit_colab
 from vaecourse.kit.files import cache_dir
 from vaecourse.profiles import ENV_CACHE, CelebAError
 
 
 def test_install_spec_names_the_extras_and_the_repository():
-    spec = chapter.install_spec()
+    spec = kit_colab.install_spec()
     assert spec == f"vaecourse[data,glue,history] @ git+https://github.com/{chapter.REPOSITORY}"
-    assert chapter.install_spec("me/fork").endswith("git+https://github.com/me/fork")
+    assert kit_colab.install_spec("me/fork").endswith("git+https://github.com/me/fork")
 
 
 def test_a_path_becomes_the_cache(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_CACHE, raising=False)
-    assert chapter.use_cache(None) is None and ENV_CACHE not in os.environ
-    got = chapter.use_cache(tmp_path / "c")
+    assert kit_colab.use_cache(None) is None and ENV_CACHE not in os.environ
+    got = kit_colab.use_cache(tmp_path / "c")
     assert got == tmp_path / "c" and got.is_dir()
     assert os.environ[ENV_CACHE] == str(tmp_path / "c")
     assert cache_dir("models") == tmp_path / "c" / "models"
@@ -32,7 +33,7 @@ def test_a_path_becomes_the_cache(tmp_path, monkeypatch):
 def test_drive_off_colab_keeps_the_default_cache(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(ENV_CACHE, "drive")
-    assert chapter.use_cache() is None
+    assert kit_colab.use_cache() is None
     assert ENV_CACHE not in os.environ, "no cache folder literally named 'drive'"
     assert "needs Google Colab" in capsys.readouterr().out
     assert not (tmp_path / "drive").exists()
@@ -47,13 +48,11 @@ def fake_colab(tmp_path, monkeypatch):
         mounts.append(where)
         os.makedirs(os.path.join(where, "MyDrive"), exist_ok=True)
 
-    google = types.ModuleType("google")
     colab = types.ModuleType("google.colab")
     colab.drive = types.SimpleNamespace(mount=mount)
-    google.colab = colab
-    monkeypatch.setitem(sys.modules, "google", google)
+    # only google.colab is faked: the real "google" package (protobuf, for TensorFlow) stays
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    monkeypatch.setattr(chapter, "DRIVE_MOUNT", str(tmp_path / "drive"))
+    monkeypatch.setattr(kit_colab, "DRIVE_MOUNT", str(tmp_path / "drive"))
     return mounts
 
 
@@ -67,9 +66,10 @@ def test_drive_on_colab_mounts_and_points_the_cache_there(fake_colab, tmp_path, 
         monkeypatch.setenv(ENV_CACHE, "drive")
         chapter.start("T", "test")
     want = tmp_path / "drive" / "MyDrive" / "vaecourse-cache"
+    assert fake_colab == []  # Drive is mounted when the kit first needs the cache
+    assert cache_dir("models").parent == want
     assert fake_colab == [str(tmp_path / "drive")]
     assert os.environ[ENV_CACHE] == str(want) and want.is_dir()
-    assert cache_dir("models").parent == want
 
 
 KAGGLE_FAILURE = (
@@ -80,7 +80,7 @@ KAGGLE_FAILURE = (
 
 
 def test_celeba_help_says_what_to_type_in_a_cell():
-    text = chapter.celeba_help(CelebAError(KAGGLE_FAILURE))
+    text = kit_colab.celeba_help(CelebAError(KAGGLE_FAILURE))
     assert "UnauthenticatedError: You must authenticate" in text  # what went wrong, one line
     assert "How to get CelebA" not in text  # the shell-shaped how-to is replaced
     assert "kagglehub.login()" in text
@@ -95,7 +95,7 @@ def test_a_celeba_error_in_a_notebook_is_the_message_without_a_traceback(capsys)
 
     shell = InteractiveShell.instance()
     try:
-        assert chapter.short_celeba_errors()
+        assert kit_colab.short_celeba_errors()
         code = (
             "from vaecourse.profiles import CelebAError\n"
             "def load():\n"
@@ -119,4 +119,4 @@ def test_a_celeba_error_in_a_notebook_is_the_message_without_a_traceback(capsys)
 
 
 def test_outside_ipython_nothing_is_installed():
-    assert chapter.short_celeba_errors() is False
+    assert kit_colab.short_celeba_errors() is False

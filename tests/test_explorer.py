@@ -10,7 +10,8 @@ import pytest
 matplotlib.use("Agg")
 
 keras = pytest.importorskip("keras")
-from vaecourse import explorer, latent, models  # noqa: E402
+from vaecourse import latent, models  # noqa: E402
+from vaecourse.kit import explorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,8 @@ def test_decode_is_in_unit_range(tiny):
     model, codes = tiny
     x = models.decode(model, latent.interpolate(codes[0], codes[1], 3))
     assert x.shape == (3, 8, 8, 3) and 0 <= x.min() and x.max() <= 1
+
+
+def test_along_axes():
+    pts = explorer.along_axes(np.zeros(2), np.eye(2), [1.0, 2.0], [-1, 0, 1])
+    np.testing.assert_allclose(pts, [[-1, 0], [0, 0], [1, 0], [0, -2], [0, 0], [0, 2]])

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from vaecourse import gan, latent, metrics, models, training
 from vaecourse.gan import GANConfig
+from vaecourse.kit import fitting
 
 TINY = GANConfig(name="tiny", image_size=16, z_dim=8, filters=(8, 16))
 REMEDIES = dict(upsample="resize", instance_noise=0.1, g_steps=2, spectral_norm=True)
@@ -214,7 +215,7 @@ def test_balance_monitor_flags_a_discriminator_that_wins():
     # the balanced configuration on the same data is never flagged
     balanced = gan.build_gan(TINY, seed=0)
     quiet = gan.BalanceMonitor()
-    history = gan.fit_gan(balanced, blob_dataset(repeat=False), epochs=2, callbacks=[quiet])
+    history = fitting.fit_gan(balanced, blob_dataset(repeat=False), epochs=2, callbacks=[quiet])
     assert quiet.flagged == [] and max(quiet.below) < quiet.share
     assert len(history["d_fake_batch"]) == 2 * 16  # 512 blobs in batches of 32, two epochs
     assert gan.BalanceMonitor().replay(history) == []
@@ -255,7 +256,7 @@ def test_fit_on_the_course_pipeline_with_label_smoothing():
     model = gan.build_gan(TINY.replace(label_smoothing=0.1), seed=0)
     images = np.random.default_rng(1).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
     lines = []
-    log = training.EpochLog(print_fn=lines.append, fields=training.GAN_FIELDS)
+    log = training.EpochLog(print_fn=lines.append, fields=fitting.GAN_FIELDS)
     h = zoo.train_gan(model, images, P, epochs=2, log_every=99, callbacks=[log])
     assert len(h["d_loss"]) == 2 and len(h["seconds"]) == 2 and len(h["d_fake_batch"]) == 2 * 4
     assert np.isfinite(h["g_loss"]).all()

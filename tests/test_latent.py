@@ -109,11 +109,9 @@ def test_attribute_vector_recovers_a_planted_shift():
         latent.attribute_vector(z, np.ones(6000))
 
 
-def test_interpolate_and_along_axes():
+def test_interpolate():
     line = latent.interpolate(np.zeros(3), np.ones(3), 5)
     np.testing.assert_allclose(line[:, 0], [0, 0.25, 0.5, 0.75, 1])
-    pts = latent.along_axes(np.zeros(2), np.eye(2), [1.0, 2.0], [-1, 0, 1])
-    np.testing.assert_allclose(pts, [[-1, 0], [0, 0], [1, 0], [0, -2], [0, 0], [0, 2]])
 
 
 def test_cloud_summary_of_a_standard_normal():

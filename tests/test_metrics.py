@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vaecourse import mechanisms, metrics, models
-from vaecourse.kit import data
+from vaecourse.kit import classifier, data
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +174,8 @@ def test_attribute_classifier_learns_a_visible_attribute_and_beats_the_majority(
     attrs = np.where(rng.random((n, 40)) < 0.5, 1, -1).astype(np.int8)
     attrs[:, 0] = np.where(bright, 1, -1)
     keras.utils.set_random_seed(0)
-    clf = metrics.attribute_classifier(image_size=size, filters=(8, 16), feature_dim=32)
-    hist = metrics.fit_attribute_classifier(
+    clf = classifier.attribute_classifier(image_size=size, filters=(8, 16), feature_dim=32)
+    hist = classifier.fit_attribute_classifier(
         clf,
         images[:256],
         attrs[:256],
@@ -187,7 +187,7 @@ def test_attribute_classifier_learns_a_visible_attribute_and_beats_the_majority(
     )
     assert len(hist["loss"]) == len(hist["seconds"]) == 3 and "val_accuracy" in hist
     acc = metrics.attribute_accuracy(clf, images[256:], attrs[256:], per_attribute=True)
-    base = metrics.majority_accuracy(attrs[:256], attrs[256:], per_attribute=True)
+    base = classifier.majority_accuracy(attrs[:256], attrs[256:], per_attribute=True)
     assert acc.shape == (40,) and acc[0] > 0.9 and acc[0] > base[0] + 0.3
     feats = metrics.features(clf, images[:50])
     assert feats.shape == (50, 32) and np.isfinite(feats).all()

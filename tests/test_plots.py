@@ -6,15 +6,15 @@ import pytest
 
 matplotlib.use("Agg")
 
-from vaecourse import plots  # noqa: E402
+from vaecourse import models, plots  # noqa: E402
 
 
-def test_to_display_by_output_activation():
-    np.testing.assert_allclose(plots.to_display(np.array([0, 255], np.uint8)), [0.0, 1.0])
+def test_to_unit_by_output_activation():
+    np.testing.assert_allclose(models.to_unit(np.array([0, 255], np.uint8)), [0.0, 1.0])
     x = np.array([-1.0, 0.0, 1.0], np.float32)
-    np.testing.assert_allclose(plots.to_display(x, "tanh"), [0.0, 0.5, 1.0])
-    np.testing.assert_allclose(plots.to_display(x), [0.0, 0.0, 1.0])  # sigmoid: only clipped
-    assert plots.to_display(x).dtype == np.float32
+    np.testing.assert_allclose(models.to_unit(x, "tanh"), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(models.to_unit(x), [0.0, 0.0, 1.0])  # sigmoid: only clipped
+    assert models.to_unit(x).dtype == np.float32
 
 
 def test_image_grid_and_rows_show_every_image_with_labels():

@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 
 from vaecourse import chapter
+from vaecourse.kit import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("set_repository", ROOT / "scripts/set_repository.py")
@@ -22,7 +23,7 @@ def test_everything_names_chapter_repository():
 
 
 def test_the_install_cell_installs_what_chapter_install_spec_says():
-    assert f'%pip install -q "{chapter.install_spec()}"' in set_repository.install_cell(
+    assert f'%pip install -q "{colab.install_spec()}"' in set_repository.install_cell(
         chapter.REPOSITORY
     )
 

@@ -1,24 +1,27 @@
 """vaecourse: the helper package of the Variational Autoencoder course.
 
-The taught layer -- what the chapters teach and show (``chapter.show_source``):
+The taught layer -- what the chapters show (``chapter.show_source``) and call.  Every public
+function and class opens its docstring with the chapter that teaches it, ``(chapter X)``, and
+``tests/test_taught.py`` checks that this chapter reaches it:
 
 * ``models`` -- ``VAEConfig`` and presets, the losses, the ``Sampling`` layer, the encoder and
-  decoder builders, ``build_ae``, and the one encode/decode path;
+  decoder builders, ``build_ae``, the one encode/decode path and the one image-range conversion;
 * ``mechanisms`` -- the four ways to add the KL loss, ``build_vae``;
 * ``pitfalls`` -- the historical forms that fail (Keras 2 closures, symbolic ``add_loss``);
 * ``eager`` -- what kind of tensor code sees, eager vs graph vs XLA (chapter IV);
 * ``training``, ``history`` -- the one ``fit``, the epoch log, the logged losses;
 * ``compare`` -- the four mechanisms on the same weights and clock (chapter VIII);
 * ``bottleneck`` -- the extra Dense layer and its parameters (chapter XII);
-* ``latent``, ``sharpness``, ``explorer`` -- latent draws and geometry, sharpening, the explorer;
+* ``latent``, ``sharpness`` -- latent draws and geometry, sharpening;
 * ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- the measures the chapters trust;
 * ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
-* ``beyond`` -- the sigma-VAE, the conditional VAE, KL warm-up and free bits (chapter XIV);
+* ``beyond`` -- chapter XIV: the sigma-VAE, KL warm-up and free bits, a conditional VAE;
 * ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
-zoo, persistence, measurement, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer
-never imports the kit::
+zoo, the classifier behind the Fréchet distance, persistence, measurement, the explorer widget,
+Colab plumbing, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer never imports the
+kit::
 
     from vaecourse import chapter, mechanisms, plots
     from vaecourse.kit import data, zoo

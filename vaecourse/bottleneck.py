@@ -32,13 +32,13 @@ from .models import (
 
 
 def flat_size(config: VAEConfig) -> int:
-    """Length of the encoder's flattened feature map: h * w * last filter count."""
+    """(chapter XII) Length of the encoder's flattened feature map: h * w * last filter count."""
     h, w = feature_sizes(config)[-1]
     return int(h * w * config.filters[-1])
 
 
 def head_parameters(config: VAEConfig, hidden: int | None = None) -> int:
-    """Weights + biases between Flatten and (mu, log_var), by arithmetic."""
+    """(chapter XII) Weights + biases between Flatten and (mu, log_var), by arithmetic."""
     flat, z = flat_size(config), config.z_dim
     if not hidden:
         return 2 * (flat * z + z)
@@ -46,7 +46,7 @@ def head_parameters(config: VAEConfig, hidden: int | None = None) -> int:
 
 
 def build_dense_encoder(config: VAEConfig, hidden: int, seed=None):
-    """The series encoder with ``Dense(hidden)`` + activation after Flatten.
+    """(chapter XII) The series encoder with ``Dense(hidden)`` + activation after Flatten.
 
     The conv stack is the one :func:`vaecourse.models.build_encoder` makes (same layer names);
     only the head differs: Flatten -> encoder_dense -> mu / log_var -> Sampling.
@@ -68,7 +68,7 @@ def build_dense_encoder(config: VAEConfig, hidden: int, seed=None):
 
 
 def build_dense_vae(config: VAEConfig, hidden: int, compile: bool = True, seed=None):
-    """The GradientTape VAE (mechanism 3) with :func:`build_dense_encoder` as its encoder."""
+    """(chapter XII) The GradientTape VAE (mechanism 3) with :func:`build_dense_encoder` as its encoder."""
     encoder, decoder = build_dense_encoder(config, hidden, seed=seed), build_decoder(config)
     vae = VAE(encoder, decoder, reconstruction_loss(config), config.fact, name=config.name)
     if compile:
@@ -78,6 +78,6 @@ def build_dense_vae(config: VAEConfig, hidden: int, compile: bool = True, seed=N
 
 
 def encoder_parameters(config: VAEConfig, hidden: int | None = None) -> int:
-    """Parameter count of the built encoder (with the extra Dense layer if ``hidden``)."""
+    """(chapter XII) Parameter count of the built encoder (with the extra Dense layer if ``hidden``)."""
     enc = build_dense_encoder(config, hidden) if hidden else build_encoder(config)
     return int(enc.count_params())

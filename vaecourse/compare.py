@@ -24,7 +24,7 @@ from .history import LOSS_KEYS
 
 
 def share_weights(vaes, source: int = 0, deterministic: bool = True) -> list:
-    """Give every model of ``vaes`` the encoder and decoder weights of ``vaes[source]``.
+    """(chapter VIII) Give every model of ``vaes`` the encoder and decoder weights of ``vaes[source]``.
 
     ``deterministic=True`` also sets the epsilon factor of the sampling layer to 0
     (:func:`vaecourse.models.set_enc_to_predict`), so z = mu in every model.
@@ -41,13 +41,13 @@ def share_weights(vaes, source: int = 0, deterministic: bool = True) -> list:
 
 
 def weights_equal(a, b) -> bool:
-    """True when two models hold exactly the same weight values (in the same order)."""
+    """(chapter VIII) True when two models hold exactly the same weight values (in the same order)."""
     wa, wb = a.get_weights(), b.get_weights()
     return len(wa) == len(wb) and all(np.array_equal(x, y) for x, y in zip(wa, wb))
 
 
 def losses_on_batch(vaes, x) -> dict:
-    """``{key of vaes: {"loss": .., "reconstruction_loss": .., "kl_loss": ..}}`` from each
+    """(chapter VIII) ``{key of vaes: {"loss": .., "reconstruction_loss": .., "kl_loss": ..}}`` from each
     model's own ``evaluate`` on the whole batch ``x`` at once.  ``vaes`` is a dict of models
     (or a list, keyed 0, 1, ...)."""
     if not isinstance(vaes, dict):
@@ -62,13 +62,13 @@ def losses_on_batch(vaes, x) -> dict:
 
 
 def relative_difference(a: float, b: float) -> float:
-    """|a - b| / max(|a|, |b|), and 0 when both are 0."""
+    """(chapter VI) |a - b| / max(|a|, |b|), and 0 when both are 0."""
     scale = max(abs(a), abs(b))
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
 def agreement(losses: dict, reference=None, rtol: float = 1e-5) -> dict:
-    """For every model of ``losses`` (see :func:`losses_on_batch`): the largest relative
+    """(chapter VIII) For every model of ``losses`` (see :func:`losses_on_batch`): the largest relative
     difference of its three losses to those of ``reference`` (default: the first model),
     and whether it is below ``rtol``.  ``{key: {"max_rel_diff": .., "equal": bool}}``."""
     keys = list(losses)
@@ -81,7 +81,7 @@ def agreement(losses: dict, reference=None, rtol: float = 1e-5) -> dict:
 
 
 def step_times(vaes, x, steps: int = 10, rounds: int = 3, warmup: int = 2) -> dict:
-    """Median wall time (seconds) of one ``train_on_batch`` step on the batch ``x`` for each
+    """(chapter VIII) Median wall time (seconds) of one ``train_on_batch`` step on the batch ``x`` for each
     model of ``vaes`` (a dict or a list).
 
     Every model first runs ``warmup`` steps (the first traces the train function).  Then, in

@@ -28,7 +28,7 @@ MODES = {
 
 
 def tensor_kind(t) -> str:
-    """A short, stable name for the kind of tensor ``t`` is.
+    """(chapter IV) A short, stable name for the kind of tensor ``t`` is.
 
     ``KerasTensor`` (symbolic placeholder of a functional model), ``EagerTensor`` (a concrete
     value), ``SymbolicTensor`` (a node of a graph that ``tf.function`` is tracing), or the
@@ -42,7 +42,7 @@ def tensor_kind(t) -> str:
 
 
 class TypeProbe(keras.layers.Layer):
-    """Returns its input unchanged and records ``tensor_kind`` of every input it is called on,
+    """(chapter IV) Returns its input unchanged and records ``tensor_kind`` of every input it is called on,
     together with ``tf.executing_eagerly()`` (in ``self.seen``, as ``(kind, eager)`` pairs)."""
 
     def __init__(self, **kwargs):
@@ -55,7 +55,7 @@ class TypeProbe(keras.layers.Layer):
 
 
 def where_code_runs(n: int = 8, dim: int = 4) -> dict:
-    """Build a tiny functional model with a :class:`TypeProbe`, then call it directly, train it
+    """(chapter IV) Build a tiny functional model with a :class:`TypeProbe`, then call it directly, train it
     with ``fit`` in graph mode and with ``run_eagerly=True``.  Returns, for each situation, the
     tensor kind the probe's ``call`` received (its first sighting there).
 
@@ -88,7 +88,7 @@ def where_code_runs(n: int = 8, dim: int = 4) -> dict:
 
 @dataclass
 class StepTiming:
-    """Seconds for the first step (tracing and compiling included) and the median of the
+    """(chapter IV) Seconds for the first step (tracing and compiling included) and the median of the
     following ones."""
 
     mode: str
@@ -110,7 +110,7 @@ def time_train_step(
     batch_size: int = 32,
     seed: int = 0,
 ) -> dict:
-    """Time ``model.train_on_batch`` for each execution mode.
+    """(chapter IV) Time ``model.train_on_batch`` for each execution mode.
 
     ``build_fn()`` returns a fresh, compiled model (it is compiled again here with the
     mode's ``run_eagerly``/``jit_compile``, keeping its optimizer class and learning rate).

@@ -44,7 +44,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .models import decode, register
-from .training import GAN_FIELDS, BatchTrace, EpochLog
+from .training import BatchTrace
 
 #: GANConfig fields added after the first models were cached (see ``GANConfig.to_dict``).
 LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
@@ -52,7 +52,7 @@ LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
 
 @dataclass(frozen=True)
 class GANConfig:
-    """Everything that defines a DC-GAN of the course.  Frozen: derive with ``replace``.
+    """(chapter XIII) Everything that defines a DC-GAN of the course.  Frozen: derive with ``replace``.
 
     ``filters`` are the discriminator's channels from the input side, e.g. (32, 64, 128, 256);
     the generator mirrors them (256 -> 128 -> 64 -> 32 ... -> image).  Each layer halves (D) or
@@ -155,7 +155,7 @@ class GANConfig:
 
 
 def config_from_profile(profile, **overrides) -> GANConfig:
-    """The DC-GAN at a run profile's image size, latent size and filters (``overrides`` win)."""
+    """(chapter XIII) The DC-GAN at a run profile's image size, latent size and filters (``overrides`` win)."""
     cfg = dict(image_size=profile.image_size, z_dim=profile.z_dim, filters=tuple(profile.filters))
     cfg.update(overrides)
     return GANConfig(**cfg)
@@ -171,7 +171,7 @@ def _init(config: GANConfig):
 
 
 def upsample(x, filters: int, config: GANConfig, i: int, bias: bool):
-    """Double the map's side: layer ``i`` of the generator.
+    """(chapter XIII) Double the map's side: layer ``i`` of the generator.
 
     ``"transpose"``: a stride-2 transposed convolution.  Each output pixel is a sum over the
     kernel taps that land on it, and which taps land depends on the pixel's position modulo
@@ -201,7 +201,7 @@ def upsample(x, filters: int, config: GANConfig, i: int, bias: bool):
 
 
 def build_generator(config: GANConfig) -> keras.Model:
-    """z -> Dense -> (base x base x F) -> [upsample x2 -> BN -> ReLU] ... -> upsample -> image."""
+    """(chapter XIII) z -> Dense -> (base x base x F) -> [upsample x2 -> BN -> ReLU] ... -> upsample -> image."""
     b, rev = config.base_size, tuple(reversed(config.filters))
     z_in = keras.Input((config.z_dim,), name="generator_input")
     x = layers.Dense(
@@ -220,7 +220,7 @@ def build_generator(config: GANConfig) -> keras.Model:
 
 
 def build_discriminator(config: GANConfig) -> keras.Model:
-    """image -> [Conv stride 2 -> (BN) -> LeakyReLU] ... -> Flatten -> Dense(1): a logit.
+    """(chapter XIII) image -> [Conv stride 2 -> (BN) -> LeakyReLU] ... -> Flatten -> Dense(1): a logit.
 
     With ``spectral_norm`` every Conv2D and the Dense are wrapped in Keras'
     ``SpectralNormalization`` (each weight matrix divided by its largest singular value, so D
@@ -259,7 +259,7 @@ def build_discriminator(config: GANConfig) -> keras.Model:
 
 
 def count_params_by_hand(config: GANConfig) -> dict:
-    """Parameter counts from the layer formulas (BN counts 4 per channel: gamma, beta and the
+    """(chapter XIII) Parameter counts from the layer formulas (BN counts 4 per channel: gamma, beta and the
     two moving statistics; spectral normalisation keeps one vector u of the output size per
     layer), for checking the builders and for teaching."""
     k2, b, c, f = config.kernel_size**2, config.base_size, config.channels, config.filters
@@ -279,7 +279,7 @@ def count_params_by_hand(config: GANConfig) -> dict:
 
 @register
 class DCGAN(keras.Model):
-    """Generator + discriminator, trained by ``fit`` with one ``train_step`` per batch:
+    """(chapter XIII) Generator + discriminator, trained by ``fit`` with one ``train_step`` per batch:
     first the discriminator on a real and a generated batch, then the generator through the
     (fixed) discriminator.  ``gan.generator`` (alias ``gan.decoder``, so that
     :func:`vaecourse.models.decode` serves both models) maps z ~ N(0, I) to images."""
@@ -389,7 +389,7 @@ class DCGAN(keras.Model):
 
 
 def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
-    """A (compiled) :class:`DCGAN` for ``config``."""
+    """(chapter XIII) A (compiled) :class:`DCGAN` for ``config``."""
     gan = DCGAN(config, seed=seed)
     if compile:
         gan.compile()
@@ -397,7 +397,7 @@ def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
 
 
 class BalanceMonitor(keras.callbacks.Callback):
-    """Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
+    """(chapter XIII) Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
     of the epoch's batches.
 
     A balanced game keeps D(G(z)) in the tenths; once D rejects most generated batches with
@@ -460,7 +460,7 @@ class BalanceMonitor(keras.callbacks.Callback):
 
 
 class SampleQuality(keras.callbacks.Callback):
-    """Measures the generator's samples from fixed latent points ``z`` after every epoch:
+    """(chapter XIII) Measures the generator's samples from fixed latent points ``z`` after every epoch:
     what the two losses of a GAN do not tell.  ``measures`` maps a name to a function of a
     batch of images in [0, 1] (e.g. :func:`vaecourse.metrics.face_detection_rate`) that
     returns a number; ``values[name]`` keeps one per epoch, and :func:`fit_gan` stores them in
@@ -478,29 +478,6 @@ class SampleQuality(keras.callbacks.Callback):
             self.values[name].append(float(measure(images)))
 
 
-def fit_gan(
-    gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
-) -> dict:
-    """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`~vaecourse.training.EpochLog`
-    line per epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
-    The history gains ``seconds`` (wall-clock per epoch), ``d_fake_batch`` (every batch's
-    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it, and
-    the per-epoch numbers of any :class:`SampleQuality` in ``callbacks``."""
-    log = EpochLog(every=log_every, n_images=n_images, fields=GAN_FIELDS)
-    monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
-    extra = [] if monitor else [monitor := BalanceMonitor()]
-    result = gan.fit(
-        dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[log, *extra, *callbacks]
-    )
-    history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
-    history["seconds"] = [float(s) for s in log.seconds]
-    history["d_fake_batch"] = [round(float(v), 5) for v in monitor.values]
-    for callback in callbacks:
-        if isinstance(callback, SampleQuality):
-            history.update({f"sample_{k}": v for k, v in callback.values.items()})
-    return history
-
-
 # --------------------------------------------------------------------------------------
 # The book's face GAN: the recipe the tuning of chapter XIII arrived at
 # --------------------------------------------------------------------------------------
@@ -511,13 +488,13 @@ FACE_RECIPE = dict(output_activation="tanh", upsample="resize", label_smoothing=
 
 
 def face_gan_config(P, **overrides) -> GANConfig:
-    """The face GAN's config (``zoo.face_gan`` trains and caches it) for profile ``P``: :data:`FACE_RECIPE` at the profile's image
+    """(chapter XIII) The face GAN's config (``zoo.face_gan`` trains and caches it) for profile ``P``: :data:`FACE_RECIPE` at the profile's image
     size, latent size and filters; ``overrides`` win."""
     return config_from_profile(P, **{**FACE_RECIPE, **overrides})
 
 
 def face_gan_schedule(P) -> dict:
-    """Epochs and batch size of the face GAN for profile ``P``: the VAE's epochs, in batches
+    """(chapter XIII) Epochs and batch size of the face GAN for profile ``P``: the VAE's epochs, in batches
     of 32 on the book's CPU (more updates per epoch than the VAE's 64; about 20 minutes for
     the 15 book epochs on 2 cores) and the VAE's batch size elsewhere."""
     return {
@@ -530,7 +507,7 @@ def face_gan_schedule(P) -> dict:
 # Checkerboard artefacts
 # --------------------------------------------------------------------------------------
 def grid_energy(images) -> np.ndarray:
-    """Per image: the share of its grey-level variance in the three 2-pixel-period patterns
+    """(chapter XI) Per image: the share of its grey-level variance in the three 2-pixel-period patterns
     (the DFT's Nyquist terms: alternating rows, alternating columns, a checkerboard).
 
     A stride-2 transposed convolution whose kernels overlap unevenly stamps exactly these
@@ -549,24 +526,9 @@ def grid_energy(images) -> np.ndarray:
 
 
 def grid_artefact_ratio(samples, real) -> float:
-    """Mean :func:`grid_energy` of ``samples`` over that of ``real`` images: about 1 for no
+    """(chapter XI) Mean :func:`grid_energy` of ``samples`` over that of ``real`` images: about 1 for no
     more checkerboard than real faces have, far above 1 for a checkerboarding generator."""
     ref = float(np.mean(grid_energy(real)))
     if ref == 0:
         raise ValueError("the real reference images have no energy at the grid frequencies")
     return float(np.mean(grid_energy(samples))) / ref
-
-
-def history_summary(history: dict) -> str:
-    """One line: epochs, first -> last d_loss and g_loss, last D(x) and D(G(z)), minutes."""
-    if not history.get("d_loss"):
-        return "no history"
-    h = history
-    line = (
-        f"{len(h['d_loss'])} epochs | d_loss {h['d_loss'][0]:.3f} -> {h['d_loss'][-1]:.3f} | "
-        f"g_loss {h['g_loss'][0]:.3f} -> {h['g_loss'][-1]:.3f} | D(x) {h['d_real'][-1]:.2f} "
-        f"D(G(z)) {h['d_fake'][-1]:.2f}"
-    )
-    if h.get("seconds"):
-        line += f" | {sum(h['seconds']) / 60:.1f} min"
-    return line

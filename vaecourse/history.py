@@ -24,14 +24,14 @@ ALIASES = {
 
 
 def canonical_key(key: str) -> str:
-    """The course's name for a logged quantity: ``"val_rec_loss"`` -> ``"val_reconstruction_loss"``."""
+    """(chapter V) The course's name for a logged quantity: ``"val_rec_loss"`` -> ``"val_reconstruction_loss"``."""
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix) :]
     return prefix + ALIASES.get(base, base)
 
 
 def as_dict(history) -> dict:
-    """``{key: [float, ...]}`` from a Keras ``History``, a dict, or None (-> ``{}``)."""
+    """(chapter V) ``{key: [float, ...]}`` from a Keras ``History``, a dict, or None (-> ``{}``)."""
     if history is None:
         return {}
     raw = getattr(history, "history", history)
@@ -47,7 +47,7 @@ def as_dict(history) -> dict:
 
 
 def kl_share(history, prefix: str = "") -> np.ndarray:
-    """Per-epoch fraction ``kl_loss / loss`` (prefix ``"val_"`` for validation)."""
+    """(chapter V) Per-epoch fraction ``kl_loss / loss`` (prefix ``"val_"`` for validation)."""
     h = as_dict(history)
     kl, total = prefix + "kl_loss", prefix + "loss"
     if kl not in h or total not in h:
@@ -58,7 +58,7 @@ def kl_share(history, prefix: str = "") -> np.ndarray:
 
 
 def summary(history) -> str:
-    """One line: epochs, first -> last loss, last KL share (if any)."""
+    """(chapter V) One line: epochs, first -> last loss, last KL share (if any)."""
     h = as_dict(history)
     if not h.get("loss"):
         return "empty history"

@@ -29,12 +29,12 @@ import numpy as np
 # Drawing points
 # --------------------------------------------------------------------------------------
 def normal_points(n: int, z_dim: int, seed=None) -> np.ndarray:
-    """``n`` points from the standard normal N(0, I) of the VAE's prior (float32)."""
+    """(chapter X) ``n`` points from the standard normal N(0, I) of the VAE's prior (float32)."""
     return np.random.default_rng(seed).standard_normal((int(n), int(z_dim))).astype("float32")
 
 
 def uniform_cube(n: int, z_dim: int, b: float, seed=None, low: float | None = None) -> np.ndarray:
-    """``n`` points drawn uniformly from the cube [-b, b]^z_dim (float32).
+    """(chapter XI) ``n`` points drawn uniformly from the cube [-b, b]^z_dim (float32).
 
     ``low`` replaces the lower edge: ``uniform_cube(n, d, 1.0, low=0.0)`` is U[0, 1)^d, the
     sampling of seed 002.
@@ -48,7 +48,7 @@ def uniform_cube(n: int, z_dim: int, b: float, seed=None, low: float | None = No
 # Radii: the shell of a Gaussian and of a uniform cube
 # --------------------------------------------------------------------------------------
 def radii(z, center=None) -> np.ndarray:
-    """Euclidean length of every row of ``z`` (measured from ``center`` if given)."""
+    """(chapter XI) Euclidean length of every row of ``z`` (measured from ``center`` if given)."""
     z = np.asarray(z, np.float64)
     if center is not None:
         z = z - np.asarray(center, np.float64)
@@ -56,7 +56,7 @@ def radii(z, center=None) -> np.ndarray:
 
 
 def chi_mean(z_dim: int) -> float:
-    """E|z| for z ~ N(0, I) in z_dim dimensions: sqrt(2)·Γ((d+1)/2)/Γ(d/2), close to
+    """(chapter Curse I) E|z| for z ~ N(0, I) in z_dim dimensions: sqrt(2)·Γ((d+1)/2)/Γ(d/2), close to
     sqrt(d - 1/2)."""
     from scipy.special import gammaln
 
@@ -65,17 +65,17 @@ def chi_mean(z_dim: int) -> float:
 
 
 def chi_std(z_dim: int) -> float:
-    """Standard deviation of |z| for z ~ N(0, I): about 1/sqrt(2), whatever z_dim."""
+    """(chapter Curse II) Standard deviation of |z| for z ~ N(0, I): about 1/sqrt(2), whatever z_dim."""
     return float(np.sqrt(max(z_dim - chi_mean(z_dim) ** 2, 0.0)))
 
 
 def cube_radius(b: float, z_dim: int) -> float:
-    """Typical length of a point drawn uniformly from the cube [-b, b]^z_dim: b·sqrt(z_dim/3)."""
+    """(chapter XI) Typical length of a point drawn uniformly from the cube [-b, b]^z_dim: b·sqrt(z_dim/3)."""
     return float(b * np.sqrt(z_dim / 3.0))
 
 
 def cube_within_radius(r: float, b: float, z_dim: int) -> float:
-    """Probability that a uniform point of the cube [-b, b]^z_dim lies within distance ``r``
+    """(chapter Curse I) Probability that a uniform point of the cube [-b, b]^z_dim lies within distance ``r``
     of the origin.  The squared length is a sum of z_dim terms u_i² with mean b²/3 and
     variance 4b⁴/45, so for the large z_dim of a latent space a normal approximation is accurate
     near the typical radius (far in its tails it is only a rough guide).  For r <= b the ball lies
@@ -90,7 +90,7 @@ def cube_within_radius(r: float, b: float, z_dim: int) -> float:
 
 
 def log10_ball_over_cube(r: float, b: float, z_dim: int) -> float:
-    """log10 of vol(ball of radius r in z_dim dimensions) / vol(cube [-b, b]^z_dim).
+    """(chapter Curse I) log10 of vol(ball of radius r in z_dim dimensions) / vol(cube [-b, b]^z_dim).
 
     For r <= b the ball lies inside the cube and this is the fraction of the cube it fills."""
     from scipy.special import gammaln
@@ -106,7 +106,7 @@ def log10_ball_over_cube(r: float, b: float, z_dim: int) -> float:
 # --------------------------------------------------------------------------------------
 @dataclass
 class PCA:
-    """Principal axes of a point cloud: ``components`` rows are unit directions, sorted by
+    """(chapter Curse I) Principal axes of a point cloud: ``components`` rows are unit directions, sorted by
     ``variances`` (largest first); ``mean`` is the centre of the cloud."""
 
     mean: np.ndarray
@@ -137,7 +137,7 @@ class PCA:
 
 
 def pca(z) -> PCA:
-    """PCA of the rows of ``z`` from the eigen-decomposition of their covariance."""
+    """(chapter Curse II) PCA of the rows of ``z`` from the eigen-decomposition of their covariance."""
     z = np.asarray(z, np.float64)
     mean = z.mean(axis=0)
     cov = np.cov(z - mean, rowvar=False)
@@ -147,7 +147,7 @@ def pca(z) -> PCA:
 
 
 def correlation_summary(z) -> dict:
-    """How much the components move together: mean and max |correlation| off the diagonal."""
+    """(chapter Curse II) How much the components move together: mean and max |correlation| off the diagonal."""
     z = np.asarray(z, np.float64)
     z = z[:, z.std(axis=0) > 0]  # a constant component has no correlation to speak of
     c = np.corrcoef(z, rowvar=False)
@@ -161,7 +161,7 @@ def correlation_summary(z) -> dict:
 
 
 def cloud_summary(z) -> dict:
-    """The numbers the chapters quote about a cloud of codes."""
+    """(chapter Curse II) The numbers the chapters quote about a cloud of codes."""
     z = np.asarray(z, np.float64)
     r = radii(z)
     centre = z.mean(axis=0)
@@ -182,13 +182,13 @@ def cloud_summary(z) -> dict:
 # The VAE's own view: KL per dimension and active units
 # --------------------------------------------------------------------------------------
 def kl_per_dim(mu, log_var) -> np.ndarray:
-    """KL(N(mu, exp(log_var)) || N(0, 1)) per latent dimension, averaged over the samples."""
+    """(chapter Curse II) KL(N(mu, exp(log_var)) || N(0, 1)) per latent dimension, averaged over the samples."""
     mu, log_var = np.asarray(mu, np.float64), np.asarray(log_var, np.float64)
     return np.mean(0.5 * (mu * mu + np.exp(log_var) - 1.0 - log_var), axis=0)
 
 
 def active_units(mu, threshold: float = 0.01):
-    """``(count, mask)``: dimensions whose mean code varies across inputs, Var_x[mu_j] > threshold
+    """(chapter Curse II) ``(count, mask)``: dimensions whose mean code varies across inputs, Var_x[mu_j] > threshold
     (Burda et al.'s activity measure).  An inactive dimension ignores its input."""
     mask = np.var(np.asarray(mu, np.float64), axis=0) > threshold
     return int(mask.sum()), mask
@@ -198,7 +198,7 @@ def active_units(mu, threshold: float = 0.01):
 # Moving through the space
 # --------------------------------------------------------------------------------------
 def attribute_vector(z, labels) -> np.ndarray:
-    """Mean code of the images with an attribute minus that of the images without it
+    """(chapter Latent explorer) Mean code of the images with an attribute minus that of the images without it
     (labels ±1 or bool)."""
     z = np.asarray(z, np.float64)
     has = np.asarray(labels) > 0
@@ -208,19 +208,6 @@ def attribute_vector(z, labels) -> np.ndarray:
 
 
 def interpolate(z1, z2, n: int = 8) -> np.ndarray:
-    """``n`` points on the straight line from ``z1`` to ``z2`` (both ends included)."""
+    """(chapter Curse I) ``n`` points on the straight line from ``z1`` to ``z2`` (both ends included)."""
     t = np.linspace(0.0, 1.0, n)[:, None]
     return (1.0 - t) * np.asarray(z1, np.float64) + t * np.asarray(z2, np.float64)
-
-
-def along_axes(centre, directions, scales, values) -> np.ndarray:
-    """Codes ``centre + v·scale_i·direction_i``: one row per direction, one column per value.
-
-    Returns shape (len(directions) * len(values), d), row-major."""
-    centre = np.asarray(centre, np.float64)
-    out = [
-        centre + v * s * np.asarray(d, np.float64)
-        for d, s in zip(directions, scales)
-        for v in values
-    ]
-    return np.asarray(out)

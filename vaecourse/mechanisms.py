@@ -48,7 +48,7 @@ MECHANISMS = {
 # --- Mechanism 0: a custom encoder layer ---------------------------------------------
 @register
 class KLLossLayer(layers.Layer):
-    """Passes [mu, log_var] through unchanged and adds fact * KL to the model's losses."""
+    """(chapter V) Passes [mu, log_var] through unchanged and adds fact * KL to the model's losses."""
 
     def __init__(self, fact=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -67,7 +67,7 @@ class KLLossLayer(layers.Layer):
 
 
 def build_vae_layer_loss(config: VAEConfig, optimizer=None, compile=True, seed=None):
-    """Mechanism 0: functional VAE; the KL term comes from a layer inside the encoder."""
+    """(chapter V) Mechanism 0: functional VAE; the KL term comes from a layer inside the encoder."""
     encoder = build_encoder(
         config, kl_layer=KLLossLayer(config.fact, name="kl_loss_layer"), seed=seed
     )
@@ -87,7 +87,7 @@ def build_vae_layer_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
 # --- Mechanism 1: tensor transfer to a second output ---------------------------------
 @register
 class KLLoss(keras.losses.Loss):
-    """fact * KL computed from y_pred = concat(mu, log_var); y_true is a dummy."""
+    """(chapter VI) fact * KL computed from y_pred = concat(mu, log_var); y_true is a dummy."""
 
     def __init__(self, fact=1.0, name="kl_loss", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -102,7 +102,7 @@ class KLLoss(keras.losses.Loss):
 
 
 def build_vae_multi_output(config: VAEConfig, optimizer=None, compile=True, seed=None):
-    """Mechanism 1: outputs {"reconstruction": x_hat, "kl": [mu | log_var]}; Keras logs the
+    """(chapter VI) Mechanism 1: outputs {"reconstruction": x_hat, "kl": [mu | log_var]}; Keras logs the
     per-output losses as reconstruction_loss and kl_loss."""
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     x = keras.Input(config.input_shape, name="image")
@@ -123,7 +123,7 @@ def build_vae_multi_output(config: VAEConfig, optimizer=None, compile=True, seed
 # --- Mechanism 2: add_loss in a subclassed model --------------------------------------
 @register
 class VAEModelLoss(keras.Model):
-    """Encoder + decoder; call() adds fact * KL with self.add_loss (Keras 3 allows this
+    """(chapter VII) Encoder + decoder; call() adds fact * KL with self.add_loss (Keras 3 allows this
     only inside call(), where mu and log_var are real tensors)."""
 
     def __init__(self, encoder, decoder, fact=1.0, **kwargs):
@@ -155,7 +155,7 @@ class VAEModelLoss(keras.Model):
 
 
 def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=None):
-    """Mechanism 2: a subclassed model that calls add_loss in call()."""
+    """(chapter VII) Mechanism 2: a subclassed model that calls add_loss in call()."""
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     vae = VAEModelLoss(encoder, decoder, config.fact, name=config.name)
     if compile:
@@ -171,7 +171,7 @@ def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
 # --- Mechanism 3: train_step with GradientTape ---------------------------------------
 @register
 class VAE(keras.Model):
-    """VAE with its own train_step/test_step (keras-io style, as in the series' part VIII)."""
+    """(chapter IV) VAE with its own train_step/test_step (keras-io style, as in the series' part VIII)."""
 
     def __init__(self, encoder, decoder, rec_loss=None, fact=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -232,7 +232,7 @@ class VAE(keras.Model):
 
 
 def build_vae_gradient_tape(config: VAEConfig, optimizer=None, compile=True, seed=None):
-    """Mechanism 3: the :class:`VAE` model with its GradientTape train_step."""
+    """(chapter I) Mechanism 3: the :class:`VAE` model with its GradientTape train_step."""
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     vae = VAE(encoder, decoder, reconstruction_loss(config), config.fact, name=config.name)
     if compile:
@@ -250,7 +250,7 @@ BUILDERS = {
 
 
 def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=True, seed=None):
-    """The VAE of ``config`` whose KL loss is added by ``mechanism`` 0-3 (see the module
+    """(chapter I) The VAE of ``config`` whose KL loss is added by ``mechanism`` 0-3 (see the module
     docstring).  All four log ``loss``, ``reconstruction_loss`` and ``kl_loss``."""
     if mechanism not in BUILDERS:
         raise ValueError(f"mechanism={mechanism!r}: choose 0-3 ({MECHANISMS})")
@@ -263,7 +263,7 @@ def build_vae(config: VAEConfig, mechanism: int = 3, optimizer=None, compile=Tru
 
 
 def fit_targets(model, x):
-    """The ``y`` that ``model.fit(x, y)`` needs: a dummy for the "kl" output of mechanism 1,
+    """(chapter VI) The ``y`` that ``model.fit(x, y)`` needs: a dummy for the "kl" output of mechanism 1,
     None for mechanism 3 (its train_step needs no targets), ``x`` itself otherwise."""
     if isinstance(model, VAE):
         return None

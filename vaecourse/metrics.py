@@ -41,14 +41,13 @@ import tensorflow as tf
 from scipy import linalg, ndimage, special
 
 from . import models
-from .training import EpochLog
 
 
 def _unit(images) -> np.ndarray:
     """float32 copy in [0, 1]: uint8 is divided by 255, floats must already be in [0, 1]."""
     x = np.asarray(images)
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
+        return models.to_unit(x)
     x = x.astype(np.float32)
     if x.size and (x.min() < -1e-3 or x.max() > 1.0 + 1e-3):
         raise ValueError(
@@ -108,7 +107,7 @@ def _cascade():
 
 
 def detect_faces(images) -> np.ndarray:
-    """Per image: True when the Haar frontal-face cascade finds at least one face."""
+    """(chapter 0) Per image: True when the Haar frontal-face cascade finds at least one face."""
     cv2, cascade = _cascade()
     found = []
     for img in _uint8(images):
@@ -122,12 +121,12 @@ def detect_faces(images) -> np.ndarray:
 
 
 def face_detection_rate(images) -> float:
-    """Share of images in which the Haar cascade detects a face (0..1)."""
+    """(chapter Latent explorer) Share of images in which the Haar cascade detects a face (0..1)."""
     return float(np.mean(detect_faces(images)))
 
 
 def relative_detection_rate(images, real_images) -> float:
-    """:func:`face_detection_rate` of ``images`` divided by that of held-out ``real_images``.
+    """(chapter I) :func:`face_detection_rate` of ``images`` divided by that of held-out ``real_images``.
 
     1 means "detected as often as real faces".  The detector alone is fooled by a mean face:
     read it next to :func:`diversity`."""
@@ -141,14 +140,14 @@ def relative_detection_rate(images, real_images) -> float:
 
 
 def gaussian_blur(images, sigma: float) -> np.ndarray:
-    """Each image blurred by a Gaussian of ``sigma`` pixels (same dtype as the input)."""
+    """(chapter 0) Each image blurred by a Gaussian of ``sigma`` pixels (same dtype as the input)."""
     x = np.asarray(images)
     blurred = ndimage.gaussian_filter(_unit(x), sigma=(0, sigma, sigma, 0), mode="reflect")
     return _uint8(blurred) if x.dtype == np.uint8 else blurred
 
 
 def scramble_blocks(images, block: int = 16, seed: int = 0) -> np.ndarray:
-    """Each image cut into ``block`` x ``block`` tiles that are shuffled (one permutation per
+    """(chapter 0) Each image cut into ``block`` x ``block`` tiles that are shuffled (one permutation per
     image): every local feature of a face survives, its arrangement does not."""
     x = np.asarray(images)
     n, h, w, c = x.shape
@@ -163,7 +162,7 @@ def scramble_blocks(images, block: int = 16, seed: int = 0) -> np.ndarray:
 
 
 def detector_calibration(real_images, seed: int = 0, block: int = 16) -> dict:
-    """Detection rate of real faces and of four things made from them that are not faces (or
+    """(chapter 0) Detection rate of real faces and of four things made from them that are not faces (or
     are worse ones): Gaussian blur with sigma 3 and 5 pixels, uniform noise of the same shape,
     and the faces cut into ``block``-pixel tiles and shuffled.
 
@@ -185,7 +184,7 @@ def detector_calibration(real_images, seed: int = 0, block: int = 16) -> dict:
 # Diversity and memorisation
 # --------------------------------------------------------------------------------------
 def mean_pairwise_distance(x, max_n: int = 500, seed: int = 0) -> float:
-    """Mean Euclidean distance between all pairs of rows of ``x`` (up to ``max_n`` rows drawn
+    """(chapter 0) Mean Euclidean distance between all pairs of rows of ``x`` (up to ``max_n`` rows drawn
     with ``seed``), divided by sqrt(values per row) so that it does not grow with the size.
 
     ``x`` is a set of images (uint8 or [0, 1]) or a 2-d array of feature vectors."""
@@ -203,7 +202,7 @@ def mean_pairwise_distance(x, max_n: int = 500, seed: int = 0) -> float:
 
 
 def diversity(samples, real, max_n: int = 500, seed: int = 0) -> float:
-    """:func:`mean_pairwise_distance` of ``samples`` divided by that of ``real`` images (or of
+    """(chapter 0) :func:`mean_pairwise_distance` of ``samples`` divided by that of ``real`` images (or of
     feature vectors: pass classifier features for a diversity in feature space).
 
     About 1 for samples as varied as real faces, about 0 for a collapsed set (one image, or a
@@ -215,7 +214,7 @@ def diversity(samples, real, max_n: int = 500, seed: int = 0) -> float:
 
 
 def nearest_training(samples, train_images, chunk: int = 2048) -> tuple:
-    """For every sample: the index of its nearest training image and the (per-value, as in
+    """(chapter XIII) For every sample: the index of its nearest training image and the (per-value, as in
     :func:`mean_pairwise_distance`) Euclidean distance to it.  Returns ``(index, distance)``.
 
     The official CelebA split is identity-disjoint: a test face's nearest training image is
@@ -235,7 +234,7 @@ def nearest_training(samples, train_images, chunk: int = 2048) -> tuple:
 
 
 def likely_copies(samples, train_images, reference_distances, factor: float = 0.5) -> np.ndarray:
-    """Indices of samples whose nearest-training distance is below ``factor`` times the median
+    """(chapter XIII) Indices of samples whose nearest-training distance is below ``factor`` times the median
     nearest-training distance of held-out real images (``reference_distances``)."""
     _, d = nearest_training(samples, train_images)
     return np.flatnonzero(d < factor * float(np.median(reference_distances)))
@@ -245,7 +244,7 @@ def likely_copies(samples, train_images, reference_distances, factor: float = 0.
 # Sharpness
 # --------------------------------------------------------------------------------------
 def laplacian_variance(images) -> np.ndarray:
-    """Per image: variance of the 4-neighbour Laplacian of the grey image (values in [0, 1]).
+    """(chapter I) Per image: variance of the 4-neighbour Laplacian of the grey image (values in [0, 1]).
 
     A standard focus measure: blur removes the fine detail the Laplacian responds to, so a
     blurred image scores low.  Noise and checkerboard artefacts score *high*: sharpness alone
@@ -263,7 +262,7 @@ def laplacian_variance(images) -> np.ndarray:
 
 
 def sharpness_ratio(samples, real) -> float:
-    """Median :func:`laplacian_variance` of ``samples`` over that of ``real`` images:
+    """(chapter I) Median :func:`laplacian_variance` of ``samples`` over that of ``real`` images:
     below 1 blurrier than real faces, far above 1 noisier."""
     ref = float(np.median(laplacian_variance(real)))
     if ref == 0:
@@ -275,7 +274,7 @@ def sharpness_ratio(samples, real) -> float:
 # Fréchet distance
 # --------------------------------------------------------------------------------------
 def feature_stats(features) -> tuple:
-    """Mean vector and covariance matrix of a ``(n, d)`` array (rows are samples)."""
+    """(chapter XI) Mean vector and covariance matrix of a ``(n, d)`` array (rows are samples)."""
     f = np.asarray(features, np.float64)
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"need a (n >= 2, d) array of features, got shape {f.shape}")
@@ -283,7 +282,7 @@ def feature_stats(features) -> tuple:
 
 
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """d^2 = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)): the squared Fréchet (2-Wasserstein)
+    """(chapter XIII) d^2 = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)): the squared Fréchet (2-Wasserstein)
     distance of two Gaussians.
 
     Guards: when the square root is not finite, far from real or inaccurate (singular
@@ -322,7 +321,7 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> 
 
 
 def frechet_distance(features_a, features_b) -> float:
-    """Squared Fréchet distance between Gaussians fitted to two ``(n, d)`` feature sets.
+    """(chapter XII) Squared Fréchet distance between Gaussians fitted to two ``(n, d)`` feature sets.
 
     With the features of :func:`attribute_classifier` (via :func:`features`) it is a *Fréchet
     distance on CelebA attribute-classifier features*: comparable within the course, never to
@@ -336,95 +335,6 @@ def frechet_distance(features_a, features_b) -> float:
 FEATURE_LAYER = "features"
 
 
-def attribute_classifier(
-    image_size: int = 64,
-    n_attrs: int = 40,
-    filters: tuple = (32, 64, 128, 256),
-    feature_dim: int = 256,
-    dropout: float = 0.3,
-    learning_rate: float = 1e-3,
-    compile: bool = True,
-) -> keras.Model:
-    """A small conv net: ``(image_size, image_size, 3)`` images in [0, 1] -> ``n_attrs`` logits,
-    one per binary CelebA attribute.
-
-    Strided 3x3 convolutions (+BN, ReLU) -> Flatten -> Dense(``feature_dim``, ReLU) named
-    ``"features"`` (the layer :func:`features` reads) -> Dropout -> Dense(``n_attrs``) logits.
-    Compiled with binary cross-entropy on logits (targets in {0, 1}) and Adam."""
-    x_in = keras.Input((image_size, image_size, 3), name="image")
-    x = x_in
-    for i, f in enumerate(filters):
-        conv = keras.layers.Conv2D(
-            f, 3, strides=2, padding="same", use_bias=False, name=f"conv_{i}"
-        )
-        x = conv(x)
-        # momentum 0.9: the moving statistics settle within a few hundred steps
-        x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn_{i}")(x)
-        x = keras.layers.ReLU(name=f"relu_{i}")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    feats = keras.layers.Dense(feature_dim, activation="relu", name=FEATURE_LAYER)(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(feats)
-    logits = keras.layers.Dense(n_attrs, name="logits")(x)
-    model = keras.Model(x_in, logits, name="attribute_classifier")
-    if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
-        )
-    return model
-
-
-def _attr_dataset(images, attrs, batch_size: int, shuffle: bool, seed: int):
-    """tf.data of ([0, 1] images, {0, 1} targets), gathering batches from the (uint8, possibly
-    memory-mapped) arrays instead of copying them into the graph."""
-    y = (np.asarray(attrs) > 0).astype(np.float32)
-    if len(images) != len(y):
-        raise ValueError(f"{len(images)} images but {len(y)} attribute rows")
-    shape = (None, *np.asarray(images[:1]).shape[1:])
-
-    def gather(idx):
-        idx = np.sort(idx)  # sorted reads are sequential on a memmap
-        return _unit(images[idx]), y[idx]
-
-    def load(idx):
-        x, t = tf.numpy_function(gather, [idx], (tf.float32, tf.float32))
-        x.set_shape(shape)
-        t.set_shape((None, y.shape[1]))
-        return x, t
-
-    ds = tf.data.Dataset.range(len(y))
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
-
-
-def fit_attribute_classifier(
-    model,
-    images,
-    attrs,
-    val_images,
-    val_attrs,
-    epochs: int,
-    batch_size: int = 128,
-    seed: int = 0,
-    verbose: int = 2,
-    callbacks=None,
-) -> dict:
-    """Train :func:`attribute_classifier` on images (uint8 or [0, 1]) and +1/-1 attributes;
-    returns the Keras history dict plus ``seconds``, the wall time of each epoch."""
-    timer = EpochLog(print_fn=lambda line: None)  # its per-epoch seconds
-    hist = model.fit(
-        _attr_dataset(images, attrs, batch_size, True, seed),
-        epochs=int(epochs),
-        validation_data=_attr_dataset(val_images, val_attrs, batch_size, False, seed),
-        verbose=verbose,
-        callbacks=[timer, *(callbacks or [])],
-        shuffle=False,  # the dataset shuffles itself
-    )
-    return {**hist.history, "seconds": timer.seconds}
-
-
 def _batched(fn, images, batch_size: int) -> np.ndarray:
     out = [
         keras.ops.convert_to_numpy(fn(_unit(images[i : i + batch_size]), training=False))
@@ -434,7 +344,7 @@ def _batched(fn, images, batch_size: int) -> np.ndarray:
 
 
 def features(classifier, images, batch_size: int = 256) -> np.ndarray:
-    """``(n, feature_dim)`` activations of the classifier's ``"features"`` layer."""
+    """(chapter XII) ``(n, feature_dim)`` activations of the classifier's ``"features"`` layer."""
     sub = keras.Model(classifier.input, classifier.get_layer(FEATURE_LAYER).output)
     return _batched(sub, images, batch_size)
 
@@ -442,23 +352,15 @@ def features(classifier, images, batch_size: int = 256) -> np.ndarray:
 def attribute_accuracy(
     classifier, images, attrs, per_attribute: bool = False, batch_size: int = 256
 ):
-    """Share of correctly predicted attributes (+1/-1 ``attrs``; logit > 0 means +1): the mean
+    """(chapter Latent explorer) Share of correctly predicted attributes (+1/-1 ``attrs``; logit > 0 means +1): the mean
     over all attributes, or one value per attribute.  Compare with :func:`majority_accuracy`."""
     pred = _batched(classifier, images, batch_size) > 0
     acc = np.mean(pred == (np.asarray(attrs) > 0), axis=0)
     return acc if per_attribute else float(acc.mean())
 
 
-def majority_accuracy(train_attrs, attrs, per_attribute: bool = False):
-    """Accuracy of always answering each attribute's most common training value: the baseline
-    an attribute classifier has to beat (about 0.80 on CelebA)."""
-    majority = np.mean(np.asarray(train_attrs) > 0, axis=0) >= 0.5
-    acc = np.mean((np.asarray(attrs) > 0) == majority, axis=0)
-    return acc if per_attribute else float(acc.mean())
-
-
 def inception_features(images, batch_size: int = 64) -> np.ndarray:
-    """2048-d pool features of ImageNet InceptionV3, the network the standard FID uses: FID is
+    """(chapter XIII) 2048-d pool features of ImageNet InceptionV3, the network the standard FID uses: FID is
     :func:`frechet_distance` on these.  Needs the ImageNet weights (a download on first use, so
     Colab); offline it raises a RuntimeError that says so."""
     try:
@@ -491,7 +393,7 @@ _CLIP = 1e-7  # Keras' epsilon: the clip of its binary cross-entropy
 # All four at once, against one set of real faces
 # --------------------------------------------------------------------------------------
 class SampleMeasures:
-    """The course's four measures of a set of images against one set of held-out real faces,
+    """(chapter XI) The course's four measures of a set of images against one set of held-out real faces,
     with what depends only on the real faces (their detection rate and features) computed
     once::
 
@@ -531,7 +433,7 @@ class SampleMeasures:
 def decoder_log_likelihood(
     x, x_hat, likelihood: str = "bernoulli", sigma: float = GAUSSIAN_SIGMA
 ) -> np.ndarray:
-    """log p(x | z) per image, in nats, summed over every value (H x W x C) of the image.
+    """(chapter XI) log p(x | z) per image, in nats, summed over every value (H x W x C) of the image.
 
     * ``"bernoulli"`` (the course's ``rec_loss="bce"``, sigmoid outputs): sum of
       x log x_hat + (1 - x) log(1 - x_hat).  This is the course's reconstruction term read as a
@@ -621,7 +523,7 @@ def elbo(
     batch_size: int = 512,
     per_image: bool = False,
 ):
-    """Evidence lower bound E_q[log p(x|z)] - KL(q(z|x) || N(0, I)) in nats per image (mean over
+    """(chapter XI) Evidence lower bound E_q[log p(x|z)] - KL(q(z|x) || N(0, I)) in nats per image (mean over
     ``images``; ``per_image=True`` gives the array).
 
     The expectation is a ``samples``-draw Monte Carlo average, the KL is exact.  Unweighted:
@@ -645,7 +547,7 @@ def iwae_bound(
     batch_size: int = 512,
     per_image: bool = False,
 ):
-    """Importance-weighted bound log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z|x), in nats
+    """(chapter XI) Importance-weighted bound log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z|x), in nats
     per image (Burda et al. 2016).  It is >= the ELBO in expectation, grows with ``k`` and tends
     to log p(x) as k -> infinity.  Same conventions as :func:`elbo`.  Memory: each decoder call
     gets ``batch_size // k`` images x ``k`` draws (k = 64, 64^2 images: 8 images, 25 MB)."""
@@ -660,7 +562,7 @@ def iwae_bound(
 # --------------------------------------------------------------------------------------
 @dataclass
 class FaceSubspace:
-    """A PCA basis of real faces and the median residual of held-out real faces.
+    """(chapter Latent explorer) A PCA basis of real faces and the median residual of held-out real faces.
 
     Teaching device, not a quality measure: an image is "face-like" when it lies close to the
     subspace spanned by the main components of real faces.  A blurred face lies inside the

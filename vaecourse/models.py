@@ -28,8 +28,6 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .plots import to_display
-
 ACTIVATIONS = ("leaky_relu", "relu", "selu")
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
 REC_LOSSES = ("bce", "mse")
@@ -46,7 +44,7 @@ register = keras.saving.register_keras_serializable(package="vaecourse")
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VAEConfig:
-    """Everything that defines an (V)AE of the course.  Frozen: derive with ``replace``.
+    """(chapter I) Everything that defines an (V)AE of the course.  Frozen: derive with ``replace``.
 
     ``strides`` are the downsampling factors per layer: the stride of the Conv2D layer
     (``downsampling="stride"``, the series) or the pool size of a MaxPooling2D layer after a
@@ -191,7 +189,7 @@ class VAEConfig:
 
 
 def feature_sizes(config: VAEConfig) -> list:
-    """Spatial (h, w) of the input and after each encoder layer: ``[(h0, w0), ..., (hn, wn)]``."""
+    """(chapter XI) Spatial (h, w) of the input and after each encoder layer: ``[(h0, w0), ..., (hn, wn)]``."""
     h, w = config.input_shape[:2]
     sizes = [(h, w)]
     for k, s, p in zip(config.kernel_sizes, config.strides, config.padding):
@@ -262,14 +260,14 @@ PRESETS = {
 
 
 def preset(name: str, **overrides) -> VAEConfig:
-    """A preset, optionally scaled: ``preset("series_x", image_size=64, z_dim=128)``."""
+    """(chapter III) A preset, optionally scaled: ``preset("series_x", image_size=64, z_dim=128)``."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
 
 
 def config_from_profile(profile, name: str = "series_x", **overrides) -> VAEConfig:
-    """The preset ``name`` (series X by default) scaled to a run profile's image size,
+    """(chapter I) The preset ``name`` (series X by default) scaled to a run profile's image size,
     latent dimension, filters and learning rate; ``overrides`` win over the profile."""
     scaled = dict(
         image_size=profile.image_size,
@@ -285,13 +283,13 @@ def config_from_profile(profile, name: str = "series_x", **overrides) -> VAEConf
 # Losses
 # --------------------------------------------------------------------------------------
 def kl_divergence(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over the latent dimensions."""
+    """(chapter I) KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over the latent dimensions."""
     mu, log_var = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
     return -0.5 * ops.sum(1.0 + log_var - ops.square(mu) - ops.exp(log_var), axis=-1)
 
 
 def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
-    """Per-image reconstruction loss: channel-mean BCE or squared error per pixel,
+    """(chapter I) Per-image reconstruction loss: channel-mean BCE or squared error per pixel,
     summed or averaged over the H x W positions, times ``factor``.  Shape: (batch,)."""
     x_hat = ops.cast(x_hat, "float32")
     x = ops.cast(x, "float32")
@@ -305,7 +303,7 @@ def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
 
 @register
 class ReconstructionLoss(keras.losses.Loss):
-    """:func:`reconstruction_error` as a Keras loss (averaged over the batch)."""
+    """(chapter I) :func:`reconstruction_error` as a Keras loss (averaged over the batch)."""
 
     def __init__(
         self, kind="bce", pixel_reduction="sum", factor=1.0, name="reconstruction_loss", **kwargs
@@ -327,7 +325,7 @@ class ReconstructionLoss(keras.losses.Loss):
 
 @register
 class ReconstructionMetric(keras.metrics.Mean):
-    """Tracks the reconstruction loss in ``fit`` logs as ``reconstruction_loss``."""
+    """(chapter I) Tracks the reconstruction loss in ``fit`` logs as ``reconstruction_loss``."""
 
     def __init__(
         self, kind="bce", pixel_reduction="sum", factor=1.0, name="reconstruction_loss", dtype=None
@@ -350,16 +348,17 @@ class ReconstructionMetric(keras.metrics.Mean):
 
 
 def reconstruction_loss(config: VAEConfig) -> ReconstructionLoss:
-    """The reconstruction loss object a config asks for."""
+    """(chapter XI) The reconstruction loss object a config asks for."""
     return ReconstructionLoss(config.rec_loss, config.rec_reduction, config.rec_factor)
 
 
 def reconstruction_metric(config: VAEConfig) -> ReconstructionMetric:
+    """(chapter I) The reconstruction term as a logged metric (``reconstruction_loss``)."""
     return ReconstructionMetric(config.rec_loss, config.rec_reduction, config.rec_factor)
 
 
 def make_optimizer(config: VAEConfig):
-    """Adam / RMSprop / SGD with the config's learning rate."""
+    """(chapter XI) Adam / RMSprop / SGD with the config's learning rate."""
     cls = {
         "adam": keras.optimizers.Adam,
         "rmsprop": keras.optimizers.RMSprop,
@@ -373,7 +372,7 @@ def make_optimizer(config: VAEConfig):
 # --------------------------------------------------------------------------------------
 @register
 class Sampling(layers.Layer):
-    """z = mu + eps_factor * exp(log_var / 2) * epsilon, with epsilon ~ N(0, I).
+    """(chapter I) z = mu + eps_factor * exp(log_var / 2) * epsilon, with epsilon ~ N(0, I).
 
     ``eps_factor`` is 1 for training and 0 for deterministic encodings (the series'
     ``set_enc_to_predict``).  It is a (non-trainable) variable, so changing it takes
@@ -418,7 +417,7 @@ def _init(config: VAEConfig) -> str:
 
 
 def build_encoder(config: VAEConfig, kl_layer=None, seed=None) -> keras.Model:
-    """Conv stack -> Flatten -> Dense.  VAE: outputs ``[z, mu, log_var]``; AE: outputs ``z``.
+    """(chapter XI) Conv stack -> Flatten -> Dense.  VAE: outputs ``[z, mu, log_var]``; AE: outputs ``z``.
 
     ``kl_layer`` (mechanism 0) is applied to ``[mu, log_var]`` before the sampling.
     """
@@ -466,7 +465,7 @@ def _crop_to(x, target, name):
 
 
 def build_decoder(config: VAEConfig) -> keras.Model:
-    """Dense -> Reshape -> transposed convs mirroring the encoder -> output activation."""
+    """(chapter XI) Dense -> Reshape -> transposed convs mirroring the encoder -> output activation."""
     sizes = feature_sizes(config)
     (h, w), c = sizes[-1], config.filters[-1]
     n, channels = len(config.filters), config.input_shape[2]
@@ -512,14 +511,14 @@ def build_decoder(config: VAEConfig) -> keras.Model:
 
 
 def attach_parts(model, encoder, decoder, config, mechanism):
-    """Give every built model the same handles: .encoder, .decoder, .vae_config."""
+    """(chapter XI) Give every built model the same handles: .encoder, .decoder, .vae_config."""
     model.encoder, model.decoder = encoder, decoder
     model.vae_config, model.kl_mechanism = config, mechanism
     return model
 
 
 def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.Model:
-    """Plain autoencoder: the same builder with a deterministic encoder (no KL term).
+    """(chapter T1) Plain autoencoder: the same builder with a deterministic encoder (no KL term).
     ``fit`` logs ``loss`` and ``reconstruction_loss``."""
     if config.variational:
         config = config.replace(variational=False)
@@ -538,6 +537,19 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
 # --------------------------------------------------------------------------------------
 # Using a trained model
 # --------------------------------------------------------------------------------------
+def to_unit(images, output_activation: str = "sigmoid") -> np.ndarray:
+    """(chapter 0) Images as float32 on [0, 1], the range every figure and measure of the course reads:
+    uint8 is divided by 255; float images are what a decoder with ``output_activation`` gives,
+    so ``"tanh"`` maps [-1, 1] onto [0, 1].  The one conversion of the course's image ranges."""
+    x = np.asarray(images)
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    x = x.astype(np.float32)
+    if output_activation == "tanh":
+        x = (x + 1.0) / 2.0
+    return np.clip(x, 0.0, 1.0)
+
+
 def _all_layers(model):
     for layer in model.layers:
         yield layer
@@ -546,7 +558,7 @@ def _all_layers(model):
 
 
 def set_sampling_factor(model, factor: float) -> int:
-    """Scale the sampling noise of every Sampling layer in ``model``; returns how many."""
+    """(chapter I) Scale the sampling noise of every Sampling layer in ``model``; returns how many."""
     found = [layer for layer in _all_layers(model) if isinstance(layer, Sampling)]
     for layer in found:
         layer.eps_factor.assign(float(factor))
@@ -554,28 +566,29 @@ def set_sampling_factor(model, factor: float) -> int:
 
 
 def set_enc_to_predict(model) -> None:
-    """Deterministic encodings: z = mu (epsilon factor 0), as in the series."""
+    """(chapter I) Deterministic encodings: z = mu (epsilon factor 0), as in the series."""
     set_sampling_factor(model, 0.0)
 
 
 def get_encoder(model):
-    """The encoder of a built or loaded model (attribute or layer named 'encoder')."""
+    """(chapter XII) The encoder of a built or loaded model (attribute or layer named 'encoder')."""
     enc = getattr(model, "encoder", None)
     return enc if enc is not None else model.get_layer("encoder")
 
 
 def get_decoder(model):
+    """(chapter 0) The decoder of a built or loaded model (attribute or layer named 'decoder')."""
     dec = getattr(model, "decoder", None)
     return dec if dec is not None else model.get_layer("decoder")
 
 
 def output_activation(model) -> str:
-    """``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
+    """(chapter 0) ``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
     return get_decoder(model).layers[-1].activation.__name__
 
 
 def encode(model, images, batch_size: int = 256, log_var: bool = False):
-    """Deterministic latent codes (float32, shape (n, z_dim)): mu for a VAE, z for an AE.
+    """(chapter Curse II) Deterministic latent codes (float32, shape (n, z_dim)): mu for a VAE, z for an AE.
 
     ``log_var=True`` returns ``(mu, log_var)`` instead, with ``log_var`` None for a plain AE.
     The encoder is called directly, batch by batch: ``predict`` would trace a new function
@@ -594,16 +607,16 @@ def encode(model, images, batch_size: int = 256, log_var: bool = False):
 
 
 def decode(model, z, batch_size: int = 256) -> np.ndarray:
-    """Images on [0, 1] from latent points (float32): a tanh decoder's [-1, 1] is mapped
+    """(chapter I) Images on [0, 1] from latent points (float32): a tanh decoder's [-1, 1] is mapped
     onto [0, 1], so every caller can show and measure them alike."""
     decoder, z = get_decoder(model), np.atleast_2d(np.asarray(z, "float32"))
     out = [
         keras.ops.convert_to_numpy(decoder(z[i : i + batch_size], training=False))
         for i in range(0, len(z), batch_size)
     ]
-    return to_display(np.concatenate(out), output_activation(model))
+    return to_unit(np.concatenate(out), output_activation(model))
 
 
 def reconstruct(model, x, batch_size: int = 256) -> np.ndarray:
-    """decode(encode(x)): the deterministic reconstruction of images, on [0, 1]."""
+    """(chapter I) decode(encode(x)): the deterministic reconstruction of images, on [0, 1]."""
     return decode(model, encode(model, x, batch_size), batch_size)

@@ -21,7 +21,7 @@ from .models import VAEConfig, build_decoder, build_encoder, kl_divergence
 
 
 def symbolic_model_add_loss(config: VAEConfig):
-    """The Keras 2 recipe of part VII: ``vae.add_loss(kl)`` on a functional model with
+    """(chapter III) The Keras 2 recipe of part VII: ``vae.add_loss(kl)`` on a functional model with
     symbolic mu/log_var.  Keras 3 raises ``NotImplementedError`` here (try it)."""
     encoder, decoder = build_encoder(config), build_decoder(config)
     x = keras.Input(config.input_shape, name="image")
@@ -32,7 +32,7 @@ def symbolic_model_add_loss(config: VAEConfig):
 
 
 def keras3_closure_vae(n: int = 32, seed: int = 0):
-    """A loss function that closes over the symbolic mu/log_var of a functional model
+    """(chapter III) A loss function that closes over the symbolic mu/log_var of a functional model
     (the recipe of tutorial T1) in Keras 3: ``fit`` raises ``ValueError`` (a KerasTensor cannot be
     used as input to a TensorFlow function)."""
     config = VAEConfig(input_shape=(8, 8, 1), filters=(4,), z_dim=2, batch_norm=False)
@@ -51,7 +51,7 @@ def keras3_closure_vae(n: int = 32, seed: int = 0):
 
 
 def keras2_closure_vae(eager: bool = True) -> dict:
-    """Part III's situation with Keras 2: a loss closure uses the symbolic mu/log_var.
+    """(chapter III) Part III's situation with Keras 2: a loss closure uses the symbolic mu/log_var.
     Fails under eager execution, works after ``disable_eager_execution()``.
     It changes TensorFlow's global mode: run it in a fresh process."""
     import tensorflow as tf

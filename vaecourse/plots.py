@@ -7,17 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def to_display(images, output_activation: str = "sigmoid") -> np.ndarray:
-    """Images as float32 on [0, 1] for imshow: uint8 is divided by 255; float images are what
-    a decoder with ``output_activation`` gives, so ``"tanh"`` maps [-1, 1] onto [0, 1]."""
-    x = np.asarray(images)
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
-    x = x.astype(np.float32)
-    if output_activation == "tanh":
-        x = (x + 1.0) / 2.0
-    return np.clip(x, 0.0, 1.0)
+from .models import to_unit
 
 
 def image_grid(
@@ -28,10 +18,10 @@ def image_grid(
     size: float = 1.2,
     row_labels=None,
 ):
-    """Show ``images`` (n, h, w, c) in a grid of ``ncols`` columns."""
+    """(chapter 0) Show ``images`` (n, h, w, c) in a grid of ``ncols`` columns."""
     import matplotlib.pyplot as plt
 
-    x = to_display(images)
+    x = to_unit(images)
     n = len(x)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
@@ -60,8 +50,8 @@ def image_grid(
 
 
 def image_rows(rows, labels=None, title: str | None = None, size: float = 1.2):
-    """Several equally long rows of images (e.g. originals over reconstructions)."""
-    rows = [to_display(r) for r in rows]
+    """(chapter 0) Several equally long rows of images (e.g. originals over reconstructions)."""
+    rows = [to_unit(r) for r in rows]
     ncols = max(len(r) for r in rows)
     stacked = np.concatenate(
         [np.pad(r, ((0, ncols - len(r)),) + ((0, 0),) * (r.ndim - 1)) for r in rows]
@@ -70,7 +60,7 @@ def image_rows(rows, labels=None, title: str | None = None, size: float = 1.2):
 
 
 def loss_curves(history: dict, keys=None, title: str | None = None, logy: bool = False):
-    """Plot per-epoch values of a Keras ``History.history`` dict, one panel per key."""
+    """(chapter I) Plot per-epoch values of a Keras ``History.history`` dict, one panel per key."""
     import matplotlib.pyplot as plt
 
     keys = list(keys or [k for k in history if not k.startswith("val_")])

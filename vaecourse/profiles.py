@@ -347,7 +347,7 @@ def _images(data):
 
 
 def forward_cost(model, shape) -> dict:
-    """Multiply-adds x 2 (FLOPs) and output values of one image's forward pass through the
+    """(chapter 0) Multiply-adds x 2 (FLOPs) and output values of one image's forward pass through the
     Conv2D, Conv2DTranspose and Dense layers of ``model`` (at any depth), counted from the
     shapes they see in one eager call.  The dress rehearsal's log and the budget use it."""
     import keras

@@ -17,7 +17,7 @@ def _to_uint8(images) -> np.ndarray:
 
 
 def sharpen(images, factor: float) -> np.ndarray:
-    """Apply PIL's ``ImageEnhance.Sharpness(img).enhance(factor)`` to each image.
+    """(chapter XI) Apply PIL's ``ImageEnhance.Sharpness(img).enhance(factor)`` to each image.
 
     ``factor`` 1 leaves an image as it is, 0 blurs it (PIL's smoothing filter), values above
     1 add the difference between the image and its blurred version ``factor - 1`` times --

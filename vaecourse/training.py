@@ -22,7 +22,7 @@ def configure_gpu(
     mixed_precision: bool = False,
     xla: bool = False,
 ) -> dict:
-    """GPU options of the series (VRAM cap, XLA) plus mixed precision.  All of them are
+    """(chapter X) GPU options of the series (VRAM cap, XLA) plus mixed precision.  All of them are
     no-ops without a GPU.  Call once, before anything runs on the GPU.  Returns what was set."""
     gpus = tf.config.list_physical_devices("GPU")
     applied = {
@@ -63,11 +63,12 @@ def _fmt(value: float) -> str:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Prints one line per epoch, e.g.
+    """(chapter V) Prints one line per epoch, e.g.
     ``epoch  3/10  loss 5123  rec 4980  kl 143.2 (2.8%)  | val loss 5201  | 12.1 s, 660 img/s``.
     ``every`` prints only every n-th epoch (and the last); ``self.seconds`` keeps the
     wall-clock time of every epoch.  ``fields`` names other logged numbers to print instead
-    of the VAE's losses, as ``(key, label, format)``: the GAN's are :data:`GAN_FIELDS`."""
+    of the VAE's losses, as ``(key, label, format)`` (the GAN's:
+    :data:`vaecourse.kit.fitting.GAN_FIELDS`)."""
 
     def __init__(self, every: int = 1, n_images: int | None = None, print_fn=print, fields=None):
         super().__init__()
@@ -115,7 +116,7 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class BatchTrace(keras.callbacks.Callback):
-    """Each training batch's own value of the logged ``keys``.
+    """(chapter X) Each training batch's own value of the logged ``keys``.
 
     During an epoch ``fit`` logs running means, so two consecutive ones give the k-th batch's
     own value (k from 1): ``x_k = k m_k - (k - 1) m_(k-1)``.  ``values[key]`` keeps every
@@ -143,16 +144,6 @@ class BatchTrace(keras.callbacks.Callback):
             self._last[key] = mean
 
 
-#: What :class:`EpochLog` prints for a GAN: ``epoch 2/5  d_loss 0.612  g_loss 1.120  D(x) 0.62
-#: D(G(z)) 0.31  | 41.0 s``.
-GAN_FIELDS = (
-    ("d_loss", "d_loss", ".3f"),
-    ("g_loss", "g_loss", ".3f"),
-    ("d_real", "D(x)", ".2f"),
-    ("d_fake", "D(G(z))", ".2f"),
-)
-
-
 def fit(
     model,
     x,
@@ -166,7 +157,7 @@ def fit(
     shuffle: bool = True,
     log: bool = True,
 ) -> dict:
-    """``model.fit`` for any model of the course (it supplies mechanism 1's extra targets) and
+    """(chapter I) ``model.fit`` for any model of the course (it supplies mechanism 1's extra targets) and
     an :class:`EpochLog` unless ``log=False``.  Returns the history as a dict."""
     callbacks = list(callbacks)
     if log and not any(isinstance(c, EpochLog) for c in callbacks):

@@ -47,19 +47,19 @@ from . import mechanisms, models
 # Tutorial 001
 # ======================================================================================
 def r_loss(y_true, y_pred):
-    """Tutorial 001's reconstruction loss as written: the mean of the squared differences over
+    """(chapter T1) Tutorial 001's reconstruction loss as written: the mean of the squared differences over
     height, width and channels, one value per image.  The tutorial calls it RMSE; there is no
     square root, so it is the mean squared error."""
     return ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
 
 
 def rmse(y_true, y_pred):
-    """The root mean squared error per image: the square root of :func:`r_loss`."""
+    """(chapter T1) The root mean squared error per image: the square root of :func:`r_loss`."""
     return ops.sqrt(r_loss(y_true, y_pred))
 
 
 def loss_factor_as_fact(loss_factor: float, image_shape) -> float:
-    """The series' KL weight ``fact`` that gives the same optimum as tutorial 001's
+    """(chapter T1) The series' KL weight ``fact`` that gives the same optimum as tutorial 001's
     ``LOSS_FACTOR * r_loss + KL``.
 
     The tutorial averages the squared error over H x W pixels (and the channels); the series
@@ -80,7 +80,7 @@ def tutorial_vae_encoder(
     use_batch_norm=False,
     use_dropout=False,
 ):
-    """Tutorial 001's VAE encoder, built the way the tutorial wrote it: convolutions with
+    """(chapter T1) Tutorial 001's VAE encoder, built the way the tutorial wrote it: convolutions with
     LeakyReLU, optional batch normalisation and dropout, then mu, log_var and a sampling layer.
 
     The batch-normalisation branch names a layer ``BathcNormalization`` that does not exist.
@@ -103,7 +103,7 @@ def tutorial_vae_encoder(
 
 
 def undefined_names(func) -> list:
-    """Names that ``func`` reads but nothing defines -- not an argument, nothing assigned,
+    """(chapter T1) Names that ``func`` reads but nothing defines -- not an argument, nothing assigned,
     imported or defined inside it, no variable of an enclosing function, no global of its module,
     no builtin -- found from the source, without running it (what linters report as F821)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
@@ -125,7 +125,7 @@ def undefined_names(func) -> list:
 
 # --- Curse I's missing half: rebuilding a face from a fraction of its pixels ------------------
 def drop_pixels(images, keep: float, seed=None) -> np.ndarray:
-    """Copies of float ``images`` (n, h, w, c) in which each pixel survives with probability
+    """(chapter T1) Copies of float ``images`` (n, h, w, c) in which each pixel survives with probability
     ``keep``; the others are set to 0 in every channel (black)."""
     x = np.asarray(images, np.float32)
     rng = np.random.default_rng(seed)
@@ -134,7 +134,7 @@ def drop_pixels(images, keep: float, seed=None) -> np.ndarray:
 
 
 def fill_from_neighbours(masked, sigma: float = 2.0) -> np.ndarray:
-    """The baseline an AE has to beat: each missing (all-zero) pixel gets the Gaussian-weighted
+    """(chapter T1) The baseline an AE has to beat: each missing (all-zero) pixel gets the Gaussian-weighted
     mean of the surviving pixels around it (normalised convolution, ``sigma`` in pixels)."""
     from scipy import ndimage
 
@@ -149,7 +149,7 @@ def fill_from_neighbours(masked, sigma: float = 2.0) -> np.ndarray:
 
 @models.register
 class PixelDropout(layers.Layer):
-    """During training, keeps each pixel with a probability drawn per image from
+    """(chapter T1) During training, keeps each pixel with a probability drawn per image from
     [``keep_min``, ``keep_max``] and blackens the rest; at inference it passes images through.
     Put in front of an AE, it turns the AE into one that rebuilds faces from a few pixels."""
 
@@ -180,7 +180,7 @@ class PixelDropout(layers.Layer):
 def build_denoising_ae(
     config: models.VAEConfig, keep_min=0.1, keep_max=0.5, seed=None, compile=True
 ):
-    """The plain AE of ``config`` trained on faces with most pixels missing: a
+    """(chapter T1) The plain AE of ``config`` trained on faces with most pixels missing: a
     :class:`PixelDropout` before the encoder, the clean face as the target.  Its ``encoder`` and
     ``decoder`` are an ordinary AE's, so ``models.reconstruct`` works on masked images."""
     ae = models.build_ae(config, compile=False)
@@ -201,7 +201,7 @@ def build_denoising_ae(
 # ======================================================================================
 @models.register
 class SharedEpsilonSampling(models.Sampling):
-    """Tutorial 002's sampling: epsilon is drawn with shape ``(z_dim,)`` and broadcast over the
+    """(chapter T2) Tutorial 002's sampling: epsilon is drawn with shape ``(z_dim,)`` and broadcast over the
     batch, so every image of a batch is moved by the *same* noise vector (times its own sigma)."""
 
     def call(self, inputs):
@@ -213,7 +213,7 @@ class SharedEpsilonSampling(models.Sampling):
 
 @models.register
 class LogSigmaSampling(models.Sampling):
-    """Sampling with the encoder's second output read as log sigma, as tutorial 002's name
+    """(chapter T2) Sampling with the encoder's second output read as log sigma, as tutorial 002's name
     ``z_log_sigma`` says: z = mu + exp(z_log_sigma) * epsilon.  (The tutorial itself computes
     exp(z_log_sigma / 2), i.e. it uses the output as a log-variance.)"""
 
@@ -224,7 +224,7 @@ class LogSigmaSampling(models.Sampling):
 
 
 def kl_divergence_log_sigma(mu, log_sigma):
-    """KL(N(mu, sigma^2) || N(0, I)) per sample with log sigma given: the same as
+    """(chapter T2) KL(N(mu, sigma^2) || N(0, I)) per sample with log sigma given: the same as
     ``models.kl_divergence(mu, 2 * log_sigma)``."""
     mu, log_sigma = ops.cast(mu, "float32"), ops.cast(log_sigma, "float32")
     return -0.5 * ops.sum(
@@ -241,7 +241,7 @@ SAMPLINGS = {
 
 
 def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", seed=None):
-    """The GradientTape VAE of ``config`` (mechanism 3) whose encoder draws z with the layer
+    """(chapter T2) The GradientTape VAE of ``config`` (mechanism 3) whose encoder draws z with the layer
     ``SAMPLINGS[sampling]``; the KL term is the usual one on (mu, log_var) in every case."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling={sampling!r}: choose one of {', '.join(SAMPLINGS)}")
@@ -264,7 +264,7 @@ def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", se
 
 
 def read_as_log_variance(model):
-    """A view of a model whose encoder's third output is log sigma (:class:`LogSigmaSampling`)
+    """(chapter T2) A view of a model whose encoder's third output is log sigma (:class:`LogSigmaSampling`)
     with that output doubled into a log-variance, as the measures (``metrics.elbo``,
     ``latent.kl_per_dim``) expect.  The view has the model's decoder and config."""
     encoder = models.get_encoder(model)
@@ -277,7 +277,7 @@ def read_as_log_variance(model):
 
 
 def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):
-    """Tutorial 002's loss as written: the squared error averaged over the *flattened batch*
+    """(chapter T2) Tutorial 002's loss as written: the squared error averaged over the *flattened batch*
     (one number), plus ``kl_weight`` times the KL term of each image; averaged over the batch."""
     x, x_hat = ops.cast(x, "float32"), ops.cast(x_hat, "float32")
     rec = ops.mean(ops.square(ops.reshape(x, (-1,)) - ops.reshape(x_hat, (-1,))))
@@ -285,7 +285,7 @@ def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):
 
 
 def split_by_file_index(names, train_share: float = 0.8) -> tuple:
-    """Tutorial 002's split: the first ``train_share`` of the files in file-name order for
+    """(chapter T2) Tutorial 002's split: the first ``train_share`` of the files in file-name order for
     training, the rest for validation.  Returns ``(train_names, val_names)``."""
     names = sorted(names)
     cut = int(train_share * len(names))
@@ -293,7 +293,7 @@ def split_by_file_index(names, train_share: float = 0.8) -> tuple:
 
 
 def identity_overlap(train_ids, val_ids) -> float:
-    """Share of validation images whose person (identity) also appears in the training images."""
+    """(chapter T2) Share of validation images whose person (identity) also appears in the training images."""
     seen = set(np.asarray(train_ids).tolist())
     val_ids = np.asarray(val_ids)
     if len(val_ids) == 0:
@@ -302,7 +302,7 @@ def identity_overlap(train_ids, val_ids) -> float:
 
 
 def unseen_share(n_files: int, draws: int, seed=None) -> float:
-    """Share of ``n_files`` files never picked when ``draws`` files are drawn at random with
+    """(chapter T2) Share of ``n_files`` files never picked when ``draws`` files are drawn at random with
     replacement -- what an "epoch" of tutorial 002's generator leaves out (about
     exp(-draws / n_files))."""
     picked = np.random.default_rng(seed).integers(0, n_files, size=draws)
@@ -310,14 +310,14 @@ def unseen_share(n_files: int, draws: int, seed=None) -> float:
 
 
 def code_images(codes, shape=(32, 16)) -> np.ndarray:
-    """Latent codes (n, h * w) shown as tutorial 002 did: reshaped to ``shape`` and mapped by
+    """(chapter T2) Latent codes (n, h * w) shown as tutorial 002 did: reshaped to ``shape`` and mapped by
     (z + 1) / 2 onto [0, 1] (values outside [-1, 1] are clipped by the display)."""
     codes = np.asarray(codes, np.float32)
     return np.clip((codes.reshape((len(codes),) + tuple(shape)) + 1.0) / 2.0, 0.0, 1.0)
 
 
 def neighbour_correlation(codes, shape=(32, 16), seed=None) -> tuple:
-    """How much a 32x16 "code image" is an image: the correlation across images between
+    """(chapter T2) How much a 32x16 "code image" is an image: the correlation across images between
     horizontally neighbouring latent dimensions, and between randomly paired dimensions.
     Equal values mean that being neighbours in the picture means nothing."""
     z = np.asarray(codes, np.float64)

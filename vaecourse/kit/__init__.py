@@ -5,7 +5,12 @@
 * ``files`` -- cache folders, atomic writes, the one lock and digest;
 * ``persistence`` -- saving and loading weights and whole models, atomically;
 * ``measure`` -- images per second and memory of input pipelines and of a training step;
-* ``isolated`` -- run a function of the package in a fresh Python process (the one runner).
+* ``isolated`` -- run a function of the package in a fresh Python process (the one runner);
+* ``colab`` -- the install line, a cache in Google Drive, the short message for missing CelebA.
 
 The taught layer (:mod:`vaecourse`) never imports from here; the kit builds on it.
 """
+
+from .colab import short_celeba_errors
+
+short_celeba_errors()  # inside IPython: a missing CelebA is a message, not a traceback

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import latent, models, plots
+from .. import latent, models
 from . import isolated
 
 SCRIPT_NAME = "face_decoder.js"
@@ -36,6 +37,7 @@ GLOBAL_NAME = "VAECOURSE_EXPLORER"
 FORMAT = 1
 ROOT = Path(__file__).resolve().parents[2]
 BOOK_FOLDER = ROOT / "book" / "_vendor" / "explorer"  # copied to the site's explorer/ folder
+ENV_BOOK_ASSETS = "VAECOURSE_BOOK_ASSETS"  # set by scripts/execute_notebooks.py alone
 
 
 def _require(module: str):
@@ -104,7 +106,7 @@ def onnx_decode(session, z, output_activation: str = "sigmoid") -> np.ndarray:
     :func:`vaecourse.models.decode`."""
     z = np.atleast_2d(np.asarray(z, "float32"))
     out = session.run(None, {session.get_inputs()[0].name: z})[0]
-    return plots.to_display(out, output_activation)
+    return models.to_unit(out, output_activation)
 
 
 # --------------------------------------------------------------------------------------
@@ -223,12 +225,14 @@ class ExplorerExport:
 
 
 def book_folder(P) -> Path:
-    """Where the chapter writes the script: the book's assets (``book/_vendor/explorer``)
-    under the ``book`` profile on real faces in a checkout -- what
-    ``scripts/execute_notebooks.py`` runs for the book -- else a new temporary folder, so that a
-    ``ci`` run or nbval never overwrites the book's copy."""
-    if P.name == "book" and P.dataset == "celeba" and BOOK_FOLDER.is_dir():
-        return BOOK_FOLDER
+    """Where the chapter writes the script: the book's assets (``book/_vendor/explorer``) when
+    ``scripts/execute_notebooks.py`` runs the chapter for the book (it sets
+    ``$VAECOURSE_BOOK_ASSETS``) under the ``book`` profile on real faces -- else a new temporary
+    folder, so that a ``ci`` run, nbval or a reader's run never overwrites the book's copy."""
+    assets = os.environ.get(ENV_BOOK_ASSETS, "").strip()
+    for_the_book = P.pick(ci=False, book=True, full=False) and P.dataset == "celeba"
+    if assets and for_the_book:
+        return Path(assets) / BOOK_FOLDER.name
     return Path(tempfile.mkdtemp(prefix="vaecourse-explorer-"))
 
 

@@ -36,7 +36,12 @@ def _unusable(path, err: OSError) -> CacheError:
 
 
 def cache_root() -> Path:
-    """``$VAECOURSE_CACHE`` with ``~`` expanded, or ``~/.cache/vaecourse``."""
+    """``$VAECOURSE_CACHE`` with ``~`` expanded, or ``~/.cache/vaecourse``; ``drive`` (on Colab)
+    mounts Google Drive and becomes a folder there (:func:`vaecourse.kit.colab.use_cache`)."""
+    if os.environ.get(ENV_CACHE, "").strip() == "drive":  # Colab: mount Drive on first use
+        from .colab import use_cache
+
+        use_cache()
     given = os.environ.get(ENV_CACHE, "").strip()
     return Path(given).expanduser() if given else Path.home() / ".cache" / "vaecourse"
 

@@ -37,7 +37,8 @@ def load_full_size_faces(P, size: int, n_train: int | None = None, n_val: int | 
     n_val = P.n_val if n_val is None else int(n_val)
     if P.dataset != "celeba":
         return load_synthetic(n_train, n_val, size, seed=P.seed, verbose=False)
-    names = full_size_names() if P.name == "book" else None
+    # the book keeps to the full-size part of its subset; full takes all of CelebA
+    names = full_size_names() if P.pick(ci=False, book=True, full=False) else None
     return load_celeba(size, n_train, n_val, names=names, verbose=False, progress=False)
 
 
@@ -60,7 +61,7 @@ def image_folder(P, n: int, root) -> Path:
         write_fake_celeba(root, n, seed=P.seed, workers=1)
         return outer
     src = find_source()
-    wanted = set(full_size_names()) if P.name == "book" else None
+    wanted = set(full_size_names()) if P.pick(ci=False, book=True, full=False) else None
     refs = [(name, ref) for name, ref in src.images if wanted is None or name in wanted][:n]
     inner.mkdir(parents=True, exist_ok=True)
     if src.zip_path is None:

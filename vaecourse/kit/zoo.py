@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .. import bottleneck, gan, latent, mechanisms, metrics, models
 from ..training import EpochLog
+from . import classifier, fitting
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
 from .data.faces import data_identity
@@ -37,7 +38,6 @@ def trained(
     and any ``extra`` (JSON-able) values.  Synthetic faces are loaded only when the model has
     to be trained; CelebA's prepared set is mapped (not read) to learn its identity.
     """
-
     if faces is None and P.dataset == "celeba":
         faces = load_faces(P, verbose=False)
     tag, trained_on = data_identity(P, faces)
@@ -164,7 +164,7 @@ def train_gan(
     batch_size: int | None = None,
 ) -> dict:
     """Fit a DC-GAN on uint8 ``images`` through the course's tf.data pipeline (``target="x"``,
-    scaled to the generator's output range); see :func:`vaecourse.gan.fit_gan`."""
+    scaled to the generator's output range); see :func:`vaecourse.kit.fitting.fit_gan`."""
     batch_size = batch_size or P.batch_size
     ds = make_dataset(
         images,
@@ -175,7 +175,7 @@ def train_gan(
         target="x",
         drop_remainder=len(images) >= 2 * batch_size,
     )
-    return gan.fit_gan(gan_model, ds, epochs or P.epochs, len(images), log_every, callbacks)
+    return fitting.fit_gan(gan_model, ds, epochs or P.epochs, len(images), log_every, callbacks)
 
 
 def face_gan(
@@ -234,7 +234,7 @@ def face_gan(
     )
     print(
         f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key} "
-        f"({gan.history_summary(entry.history)})"
+        f"({fitting.history_summary(entry.history)})"
     )
     return entry
 
@@ -253,7 +253,7 @@ def sample_quality(P, faces, z_dim: int) -> gan.SampleQuality:
 @dataclass(frozen=True)
 class ClassifierConfig:
     """The CelebA attribute classifier whose features the Fréchet distance of the course
-    uses (:func:`vaecourse.metrics.attribute_classifier`)."""
+    uses (:func:`vaecourse.kit.classifier.attribute_classifier`)."""
 
     name: str = "attribute_classifier"
     image_size: int = 64
@@ -277,7 +277,7 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
     epochs = epochs or P.pick(ci=1, book=8, full=5)
 
     def build(c):
-        return metrics.attribute_classifier(
+        return classifier.attribute_classifier(
             c.image_size, c.n_attrs, tuple(c.filters), c.feature_dim, learning_rate=c.learning_rate
         )
 
@@ -286,7 +286,7 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
         origin = faces.manifest.get("origin", "the prepared set")
         train, attrs_train = labelled(faces.train, faces.attrs_train, "training", origin)
         val, attrs_val = labelled(faces.val, faces.attrs_val, "validation", origin)
-        return metrics.fit_attribute_classifier(
+        return classifier.fit_attribute_classifier(
             model,
             train,
             attrs_train,

@@ -15,8 +15,8 @@ import io
 
 import numpy as np
 
-from . import latent, plots
-from .models import decode
+from .. import latent, plots
+from ..models import decode
 
 
 def png_bytes(image, scale: int = 3) -> bytes:
@@ -142,13 +142,26 @@ class LatentExplorer:
             self.controls[k].value = val
 
 
+def along_axes(centre, directions, scales, values) -> np.ndarray:
+    """Codes ``centre + v·scale_i·direction_i``: one row per direction, one column per value.
+
+    Returns shape (len(directions) * len(values), d), row-major."""
+    centre = np.asarray(centre, np.float64)
+    out = [
+        centre + v * s * np.asarray(d, np.float64)
+        for d, s in zip(directions, scales)
+        for v in values
+    ]
+    return np.asarray(out)
+
+
 # --------------------------------------------------------------------------------------
 # Static fallbacks: one figure per control
 # --------------------------------------------------------------------------------------
 def axis_grid(model, codes, n_axes: int = 4, values=(-3, -2, -1, 0, 1, 2, 3), size: float = 1.0):
     """Rows: principal directions of ``codes``; columns: centre + v·σ_i along that direction."""
     p = latent.pca(codes)
-    z = latent.along_axes(p.mean, p.components[:n_axes], p.stds[:n_axes], values)
+    z = along_axes(p.mean, p.components[:n_axes], p.stds[:n_axes], values)
     fig = plots.image_grid(
         decode(model, z),
         ncols=len(values),
