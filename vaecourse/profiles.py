@@ -200,8 +200,9 @@ _PROFILES = {
 
 
 def has_gpu() -> bool:
-    """(chapter 0) True when TensorFlow sees a GPU (imports TensorFlow lazily)."""
+    """(chapter 0) True when TensorFlow sees a GPU (imports TensorFlow lazily, quietly)."""
     try:
+        quiet_tensorflow_start()
         import tensorflow as tf
     except ImportError:
         return False
@@ -323,7 +324,7 @@ def cap_fit(epochs: int, batches: int) -> None:
                 a[key] = min(a[key], b)
         a.pop("self")
         if os.environ.get(ENV_DRY_RUN_LOG):
-            _log_fit(self, kwargs_asked, a)
+            log_fit(self, kwargs_asked)
         return original(self, **a)
 
     fit.dry_run_cap = limits
@@ -386,8 +387,8 @@ def forward_cost(model, shape) -> dict:
     return {**seen, "params": params}
 
 
-def _log_fit(model, asked: dict, capped: dict) -> None:
-    """Append one JSON line about this fit to ``$VAECOURSE_DRY_RUN_LOG``: the model, its
+def log_fit(model, asked: dict) -> None:
+    """(chapter 0) Append one JSON line about this fit to ``$VAECOURSE_DRY_RUN_LOG``: the model, its
     per-image forward cost at the real shapes, what the chapter asked for and what ran."""
     import json
 
