@@ -1,4 +1,4 @@
-"""Training on several devices and machines with ``tf.distribute`` (the appendix chapter).
+"""Training on several devices and machines with ``tf.distribute`` (chapter "Scaling").
 
 * :func:`strategy` -- the one way the course gets a strategy: several workers named by
   ``TF_CONFIG`` -> ``MultiWorkerMirroredStrategy``; several GPUs (or the ``devices`` given) ->
@@ -26,7 +26,7 @@ from . import mechanisms, models
 
 
 def logical_cpus(n: int = 2) -> list:
-    """Split the CPU into ``n`` logical devices and return their names.  TensorFlow accepts
+    """(chapter Scaling) Split the CPU into ``n`` logical devices and return their names.  TensorFlow accepts
     this only before it initialises its devices: call it before any tensor is made."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
@@ -41,7 +41,7 @@ def logical_cpus(n: int = 2) -> list:
 
 
 def strategy(devices=None, verbose: bool = True) -> tf.distribute.Strategy:
-    """The strategy for this machine (see the module docstring); prints how many replicas."""
+    """(chapter Scaling) The strategy for this machine (see the module docstring); prints how many replicas."""
     workers = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {}).get("worker")
     if workers and len(workers) > 1:  # first: it must set up TensorFlow's devices itself
         # a collective that hangs (a worker died) fails after 5 minutes instead of never
@@ -58,7 +58,7 @@ def strategy(devices=None, verbose: bool = True) -> tf.distribute.Strategy:
 
 
 def synchronize_batch_norm(model) -> int:
-    """Let every BatchNormalization layer of ``model`` compute its batch statistics over the
+    """(chapter Scaling) Let every BatchNormalization layer of ``model`` compute its batch statistics over the
     global batch (an all-reduce per layer) instead of each replica's share; returns how many.
     Set it before the first training step: the flag is read when the step is traced."""
     bn = keras.layers.BatchNormalization
@@ -70,7 +70,8 @@ def synchronize_batch_norm(model) -> int:
 
 @models.register
 class GlobalBatchVAE(mechanisms.VAE):
-    """Mechanism 3 (:class:`vaecourse.mechanisms.VAE`) for any number of replicas.
+    """(chapter Scaling) Mechanism 3 (:class:`vaecourse.mechanisms.VAE`) for any number of
+    replicas.
 
     Each replica differentiates the SUM of its images' losses divided by the GLOBAL batch, so
     the sum of the replicas' gradients -- what the optimizer applies -- is the gradient of the
@@ -98,20 +99,20 @@ class GlobalBatchVAE(mechanisms.VAE):
         return self.update_trackers(ops.mean(total), ops.mean(rec), ops.mean(kl))
 
 
-def build_vae(config: models.VAEConfig, optimizer=None, seed=None) -> GlobalBatchVAE:
-    """The :class:`GlobalBatchVAE` of ``config``, compiled.  Call it inside
+def build_vae(config: models.VAEConfig, optimizer=None, seed=None, model_class=GlobalBatchVAE):
+    """(chapter Scaling) The :class:`GlobalBatchVAE` (or a subclass) of ``config``, compiled.  Call it inside
     ``strategy.scope()`` so that its variables are mirrored."""
     encoder = models.build_encoder(config, seed=seed)
     decoder = models.build_decoder(config)
     loss = models.reconstruction_loss(config)
-    vae = GlobalBatchVAE(encoder, decoder, loss, config.fact, name=config.name)
+    vae = model_class(encoder, decoder, loss, config.fact, name=config.name)
     vae.compile(optimizer=optimizer or models.make_optimizer(config))
     vae(ops.zeros((1,) + config.input_shape))
     return models.attach_parts(vae, encoder, decoder, config, 3)
 
 
 def dataset(images, global_batch: int, shuffle: bool = False, seed=None) -> tf.data.Dataset:
-    """Float images in batches of the GLOBAL batch size (``fit`` splits each among the
+    """(chapter Scaling) Float images in batches of the GLOBAL batch size (``fit`` splits each among the
     replicas), the incomplete last batch dropped so that every replica gets an equal share.
 
     Sharding across workers is set to DATA: every worker reads the same elements and keeps
