@@ -68,6 +68,15 @@ def test_setup_sets_the_policy(monkeypatch, restore_policy):
     assert keras.mixed_precision.dtype_policy().name == "float32"
 
 
+def test_scope_builds_under_the_policy_and_restores_it(monkeypatch, restore_policy):
+    monkeypatch.setenv(precision.ENV_PRECISION, "mixed_bfloat16")
+    with precision.scope(profile("ci")) as policy:
+        vae = mechanisms.build_vae(CFG, 3)
+    assert policy == "mixed_bfloat16" and vae.encoder.layers[1].dtype_policy.name == policy
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # the chapter stays float32
+    assert vae.decoder(np.zeros((1, CFG.z_dim), "float32")).dtype == "float32"
+
+
 def _run(policy, build, measure, weights=None):
     """Build under ``policy`` (weights from the float32 model), return (measure(model), weights)."""
     keras.mixed_precision.set_dtype_policy(policy)

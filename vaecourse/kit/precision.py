@@ -7,7 +7,9 @@
   ``optimizer.scale_loss``);
 * older GPUs (no tensor cores), any CPU, and the ``ci`` and ``book`` profiles: ``float32``.
 
-The models keep what must stay float32 in float32: the decoder's and the generator's final
+The course's face models (every model :func:`vaecourse.kit.zoo.trained` builds) are built under
+:func:`scope`: their layers keep the policy, the rest of a chapter stays float32, so the exact
+comparisons of the KL chapters are untouched.  The models keep what must stay float32 in float32: the decoder's and the generator's final
 activation, the discriminator's logit and the classifier's output layer are float32 layers, and
 the KL divergence and the reconstruction loss cast to float32 before they sum
 (``vaecourse.models``).  ``$VAECOURSE_PRECISION`` (``float32``, ``mixed_float16``,
@@ -16,6 +18,7 @@ the KL divergence and the reconstruction loss cast to float32 before they sum
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 ENV_PRECISION = "VAECOURSE_PRECISION"
@@ -65,3 +68,19 @@ def setup(P) -> str:
     if keras.mixed_precision.dtype_policy().name != policy:
         keras.mixed_precision.set_dtype_policy(policy)
     return policy
+
+
+@contextlib.contextmanager
+def scope(P):
+    """Build models under profile ``P``'s policy (:func:`choose`); the global policy is
+    restored afterwards.  A layer keeps the policy it was built with, and ``compile`` wraps
+    a ``mixed_float16`` model's optimizer for loss scaling."""
+    import keras
+
+    before = keras.mixed_precision.dtype_policy().name
+    policy = choose(P)
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_dtype_policy(before)
