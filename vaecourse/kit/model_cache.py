@@ -90,12 +90,13 @@ def read_entry(directory: Path, key: str):
     return entry
 
 
-def _load(model, directory: Path, key: str, say):
-    """``model`` with the cached weights of ``key`` as a :class:`CachedModel`, or a string
-    saying why not (``"no entry"`` when there is none).  Reads only."""
+def _load(build, directory: Path, key: str, say):
+    """The model ``build()`` with the cached weights of ``key`` as a :class:`CachedModel`, or
+    a string saying why not (``"no entry"`` when there is none).  Reads only."""
     entry = read_entry(directory, key)
     if not isinstance(entry, dict):
         return entry
+    model = build()
     try:
         build_optimizer(model)  # so the saved optimizer state loads too
         model.load_weights(directory / WEIGHTS_FILE)
@@ -128,18 +129,17 @@ def cached_model(
     directory = cache_dir("models", key, create=False)
     say = print if verbose else (lambda *a, **k: None)
     if not force:  # no lock and no write to load: a read-only cache serves what it holds
-        found = _load(build_fn(config), directory, key, say)
+        found = _load(lambda: build_fn(config), directory, key, say)
         if isinstance(found, CachedModel):
             return found
     directory = cache_dir("models", key)
     with locked(directory / ".lock"):
-        model = build_fn(config)
-        entry = "no entry" if force else _load(model, directory, key, say)
+        entry = "no entry" if force else _load(lambda: build_fn(config), directory, key, say)
         if isinstance(entry, CachedModel):  # another process trained it while this one waited
             return entry
         if entry != "no entry":
             say(f"cache entry {key} not usable: {entry}; training again")
-            model = build_fn(config)  # not the half-loaded one
+        model = build_fn(config)  # a fresh one, never a half-loaded one
         t0 = time.perf_counter()
         history = hist.as_dict(train_fn(model))
         train_seconds = round(time.perf_counter() - t0, 1)
