@@ -18,10 +18,12 @@ Needs the extra ``explorer`` (``onnx``, ``tf2onnx`` for the export, ``onnxruntim
 
 from __future__ import annotations
 
+import atexit
 import base64
 import gzip
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -233,7 +235,9 @@ def book_folder(P) -> Path:
     for_the_book = P.pick(ci=False, book=True, full=False) and P.dataset == "celeba"
     if assets and for_the_book:
         return Path(assets) / BOOK_FOLDER.name
-    return Path(tempfile.mkdtemp(prefix="vaecourse-explorer-"))
+    folder = tempfile.mkdtemp(prefix="vaecourse-explorer-")
+    atexit.register(shutil.rmtree, folder, True)  # gone with the kernel, also after a failure
+    return Path(folder)
 
 
 def export(
