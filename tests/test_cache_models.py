@@ -51,7 +51,9 @@ def test_a_model_is_keyed_by_the_data_that_trained_it(two_copies, monkeypatch, c
     again = zoo.face_vae(P, **TINY)
     assert not again.trained and again.key == first.key
     said = capsys.readouterr().out
-    assert "trained on" in said and str(a) in said and str(b) not in said
+    assert first.trained_on != other.trained_on  # each names its prepared set
+    assert f"trained on {first.trained_on}" in said and other.trained_on not in said
+    assert str(a) not in said  # no machine paths: this is printed into notebooks
 
 
 # ----------------------------------------------------------------------------- the classifier

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,12 @@ def read_entry(directory: Path, key: str):
     return entry
 
 
+def _no_paths(text: str) -> str:
+    """``text`` with absolute paths shortened to their last part: what is printed ends up in
+    notebooks, and a machine's paths do not belong there."""
+    return re.sub(r"(?<![\w.:])/(?:[^\s/()]+/)+([^\s/()]+)", r"\1", text)
+
+
 def _load(build, directory: Path, key: str, say):
     """The model ``build()`` with the cached weights of ``key`` as a :class:`CachedModel`, or
     a string saying why not (``"no entry"`` when there is none).  Reads only."""
@@ -102,7 +109,7 @@ def _load(build, directory: Path, key: str, say):
         model.load_weights(directory / WEIGHTS_FILE)
     except Exception as err:  # e.g. the architecture code changed since
         return f"weights do not fit the model ({type(err).__name__}: {err})"
-    on = entry.get("trained_on") or "data not recorded"
+    on = _no_paths(entry.get("trained_on") or "data not recorded")
     say(f"loaded cached model {key}, trained on {on} ({hist.summary(entry['history'])})")
     return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False, on)
 
@@ -164,7 +171,7 @@ def cached_model(
                 "trained_on": trained_on,
             },
         )
-        on = f" on {trained_on}" if trained_on else ""
+        on = f" on {_no_paths(trained_on)}" if trained_on else ""
         say(
             f"trained and cached model {key}{on} in {train_seconds:.0f} s ({hist.summary(history)})"
         )

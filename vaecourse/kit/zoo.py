@@ -233,8 +233,8 @@ def face_gan(
         **extra,
     )
     print(
-        f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key} "
-        f"({fitting.history_summary(entry.history)})"
+        f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key}, "
+        f"trained on {entry.trained_on} ({fitting.history_summary(entry.history)})"
     )
     return entry
 

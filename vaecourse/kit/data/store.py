@@ -240,10 +240,9 @@ class FaceSet:
         if self.source == "synthetic":
             return f"synthetic faces (generator v{GENERATOR_VERSION}) {self.size}px"
         m = self.manifest
-        return (
-            f"{m.get('count', 0):,} CelebA images {self.size}px prepared from "
-            f"{m.get('origin', '?')} (set {self.tag})"
-        )
+        origin = str(m.get("origin", "?"))
+        where = Path(origin).name if os.path.isabs(origin) else origin  # no machine paths
+        return f"{m.get('count', 0):,} CelebA images {self.size}px prepared from {where} (set {self.tag})"
 
     def describe(self) -> str:
         n_test = 0 if self.test is None else len(self.test)
