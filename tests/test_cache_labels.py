@@ -103,3 +103,15 @@ def test_an_extra_attribute_column_is_ignored_with_a_note(reference, tmp_path, c
     celeba.prepare_celeba(16, source=extra, progress=False, verbose=True, force=True)
     said = capsys.readouterr().err
     assert "Quality" in said and "ignored" in said
+
+
+def test_a_label_file_error_in_a_notebook_gives_its_own_advice(reference, tmp_path):
+    from vaecourse.kit import colab
+
+    broken = _copy(reference[0], tmp_path / "broken")
+    (broken / "list_attr_celeba.csv").write_text("image_id,Smiling\n000001.jpg,1\n")
+    with pytest.raises(celeba.LabelFileError) as err:
+        _prepared(broken)
+    shown = colab.celeba_help(err.value)
+    assert "list_attr_celeba.csv" in shown and "header" in shown
+    assert "not at hand" not in shown and "Kaggle" not in shown  # the data is there

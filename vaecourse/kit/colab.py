@@ -92,6 +92,8 @@ About the data set and its terms: book/data.md (the page "The data" of the book)
 def celeba_help(error: BaseException) -> str:
     """The message shown for a :class:`~vaecourse.profiles.CelebAError` in a notebook: what went
     wrong in one line, and what to type in a cell."""
+    if getattr(error, "data_at_hand", False):  # e.g. a label file to fix: its message says how
+        return str(error)
     reason = str(error).split("\nHow to get CelebA")[0].strip().splitlines()
     reason = reason[0] if reason else type(error).__name__
     if len(reason) > 240:

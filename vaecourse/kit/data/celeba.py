@@ -94,6 +94,8 @@ class LabelFileError(CelebAError):
     """A label file that cannot be read as CelebA's: the message names the file and the fix.
     (CelebA is at hand; this file is what to fix.)"""
 
+    data_at_hand = True  # no "get CelebA" advice for this one (kit.colab.celeba_help)
+
 
 def _without_bom(text: str) -> str:
     """Text without a leading UTF-8 byte-order mark (Excel's "CSV UTF-8", Notepad)."""
