@@ -192,3 +192,12 @@ def test_budget_reads_the_chapters_full_picks_and_prices_a_fit():
     assert b["ram"] == 50_000 * 96 * 96 * 3 * 4  # the array in memory at its full size
     b = budget.fit_budget("11", {**fit, "epochs_asked": 24, "x": "dataset"}, p)
     assert (b["images"], b["ram"]) == (162_770, 0)  # the profile's set, streamed
+
+
+def test_isolated_runs_take_arguments_beyond_argvs_limit():
+    # found by the dress rehearsal: chapter IX passes 3,000 JPEG paths under full, more than
+    # the 128 KiB one command-line argument may hold
+    from vaecourse.kit import isolated
+
+    paths = [f"/content/celeba/img_align_celeba/{i:06d}.jpg" for i in range(5000)]
+    assert len(isolated.run("json:dumps", {"obj": paths})) > 200_000

@@ -27,7 +27,8 @@ CHILD = f"""
 import importlib, json, os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 module, name = sys.argv[1].split(":")
-result = getattr(importlib.import_module(module), name)(**json.loads(sys.argv[2]))
+kwargs = json.loads(sys.stdin.readline())  # not argv: one argument is capped at 128 KiB
+result = getattr(importlib.import_module(module), name)(**kwargs)
 print({MARK!r} + json.dumps(result), flush=True)
 """
 
@@ -38,13 +39,20 @@ def start(target: str, kwargs: dict | None = None, cpu_only: bool = True) -> sub
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if cpu_only:
         env["CUDA_VISIBLE_DEVICES"] = "-1"
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD, target, json.dumps(kwargs or {})],
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, target],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
+    try:
+        proc.stdin.write(json.dumps(kwargs or {}) + "\n")
+        proc.stdin.flush()
+    except BrokenPipeError:  # the child died first: finish() shows its error output
+        pass
+    return proc
 
 
 def finish(proc: subprocess.Popen, timeout: float = 600):
