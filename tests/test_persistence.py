@@ -136,3 +136,24 @@ def test_model_cache_trains_once_reloads_and_rejects_corrupt_entries(tmp_path, m
     assert model_cache.cache_key("tiny_ae", CFG) != model_cache.cache_key(
         "tiny_ae", CFG.replace(z_dim=4)
     )
+
+
+def test_model_cache_retrains_when_intact_weights_do_not_fit_the_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
+    calls = []
+
+    def train(model):
+        calls.append(1)
+        return {"loss": [1.0]}
+
+    first = model_cache.cached_model("tiny_ae", CFG, models.build_ae, train, verbose=False)
+    # the architecture code changes, the key does not: the weights no longer fit
+    other = models.build_ae(CFG.replace(z_dim=5))
+    persistence.build_optimizer(other)
+    other.save_weights(first.path / model_cache.WEIGHTS_FILE)
+    entry = json.loads((first.path / model_cache.ENTRY_FILE).read_text())
+    entry["weights_sha256"] = model_cache.file_digest(first.path / model_cache.WEIGHTS_FILE)
+    (first.path / model_cache.ENTRY_FILE).write_text(json.dumps(entry))
+    again = model_cache.cached_model("tiny_ae", CFG, models.build_ae, train, verbose=False)
+    assert again.trained and len(calls) == 2
+    assert not model_cache.cached_model("tiny_ae", CFG, models.build_ae, train).trained
