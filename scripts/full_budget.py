@@ -88,7 +88,11 @@ def picks(notebook: Path, P=FULL) -> dict:
 
 
 def _is_digits(fit) -> bool:
-    return fit["image_shape"][-1] == 1
+    return len(fit["image_shape"]) == 3 and fit["image_shape"][-1] == 1
+
+
+def _is_faces(fit) -> bool:
+    return len(fit["image_shape"]) == 3 and fit["image_shape"][-1] == 3
 
 
 def _pick(name, default):
@@ -128,9 +132,11 @@ def fit_budget(chapter: str, fit: dict, p: dict) -> dict:
     """Images, epochs, FLOPs, in-memory bytes and GPU bytes of one fit under ``full``."""
     if _is_digits(fit):
         images, n_val = FULL.digits_n, DIGITS_VAL
-    else:
+    elif _is_faces(fit):
         images = TRAINING_SETS.get(chapter, lambda f, q: FULL.n_train)(fit, p)
         n_val = FULL.n_val
+    else:  # not images of a data set (e.g. a toy model on a few vectors): as in the rehearsal
+        images, n_val = fit["images_seen"], 0
     epochs = max(1, int(fit["epochs_asked"]) - int(fit["initial_epoch"]))
     cost = fit["cost"]
     if "generator" in cost:  # a GAN: D on real and fake, G twice (its own step and D's)
@@ -158,6 +164,26 @@ def fit_budget(chapter: str, fit: dict, p: dict) -> dict:
         "ram": ram,
         "gpu": gpu,
     }
+
+
+def signature(fit: dict) -> str:
+    """What makes two fits of face models the same training (the model cache's view, roughly:
+    the model, its cost at these shapes, the epochs asked for and the batch size)."""
+    keys = ("model", "class", "image_shape", "epochs_asked", "initial_epoch", "batch_size")
+    return json.dumps([fit.get(k) for k in keys] + [fit["cost"]], sort_keys=True)
+
+
+def shared_first(results: list) -> list:
+    """The results with every face-model fit that an earlier chapter already made removed: in
+    order, with one cache, a later chapter loads that model (the dress rehearsal may have run
+    chapters in separate caches and trained it again)."""
+    seen, out = set(), []
+    for r in sorted(results, key=lambda r: r["chapter"]):
+        fits = r.get("fits", [])
+        mine = {signature(f) for f in fits if _is_faces(f)}
+        out.append({**r, "fits": [f for f in fits if not _is_faces(f) or signature(f) not in seen]})
+        seen |= mine
+    return out
 
 
 def chapter_budget(result: dict) -> dict:
@@ -240,13 +266,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("rehearsal", type=Path, help="the JSON of scripts/dry_run.py --json")
+    ap.add_argument("rehearsal", type=Path, nargs="+", help="the JSON of scripts/dry_run.py --json")
     ap.add_argument("--out", type=Path, default=ROOT / "book" / "_full_budget.md")
     ap.add_argument("--source", default="a shared 2-core CPU")
     ap.add_argument("--details", action="store_true", help="print every fit's budget")
     args = ap.parse_args(argv)
-    results = json.loads(args.rehearsal.read_text())["results"]
-    rows = [chapter_budget(r) for r in results]
+    latest = {}  # several rehearsals: the latest result of each chapter
+    for path in args.rehearsal:
+        latest.update({r["chapter"]: r for r in json.loads(path.read_text())["results"]})
+    results = list(latest.values())
+    rows = [chapter_budget(r) for r in shared_first(results)]
     if args.details:
         for r in rows:
             for f in r["fits"]:
