@@ -17,6 +17,11 @@ resizes it to the profile size and stores the result as ``images.npy``.  Decodin
 JPEG decoder's draft mode (it can decode at 1/2, 1/4 or 1/8 size directly) and a process
 pool.  Images that cannot be used are counted by reason and listed in ``skipped.txt``;
 the manifest keeps the counts, and a summary line is printed.
+
+The label files are read as people save them (a byte-order mark is skipped, columns are
+found by name and extra ones ignored) and checked before any image is decoded.  The manifest
+also records the source's files, so a prepared set whose source gained or changed images or
+label files since is prepared again (with a note), not reused.
 """
 
 from __future__ import annotations
