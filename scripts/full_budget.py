@@ -102,6 +102,8 @@ def _pick(name, default):
 # Which pick sets the training images of a fit, per chapter (by the epochs it asks for, which
 # tell the chapter's fits apart); every other fit trains on the profile's training set.
 TRAINING_SETS = {
+    "01": _pick("N_FACES", FULL.n_train),
+    "02": _pick("N_FACES", FULL.n_train),
     "10": lambda fit, p: (
         p.get("SIDE_IMAGES", FULL.n_train)
         if fit["epochs_asked"] == p.get("SIDE_EPOCHS")
