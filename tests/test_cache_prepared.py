@@ -116,3 +116,18 @@ def test_an_unchanged_source_is_not_prepared_again(kaggle, monkeypatch):
     _prepare(kaggle)
     _prepare(kaggle)
     assert (folder / "images.npy").stat().st_mtime_ns == stamp
+
+
+def test_a_set_prepared_before_sources_were_recorded(kaggle, monkeypatch):
+    folder, _ = _prepare(kaggle)
+    manifest = store.read_json(folder / "manifest.json")
+    del manifest["sources"]  # as sets prepared before this check was written
+    store.write_json_atomic(folder / "manifest.json", manifest)
+    decode = celeba._decode_job
+    monkeypatch.setattr(celeba, "_decode_job", lambda args: 1 / 0)  # must not decode
+    _prepare(kaggle)
+    assert "sources" in store.read_json(folder / "manifest.json")  # recorded now
+    store.write_json_atomic(folder / "manifest.json", manifest)
+    shutil.copy(_image_dir(kaggle) / "000001.jpg", _image_dir(kaggle) / "000013.jpg")
+    monkeypatch.setattr(celeba, "_decode_job", decode)
+    assert len(_prepare(kaggle)[1]) == 13

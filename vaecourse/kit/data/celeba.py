@@ -606,6 +606,11 @@ def _contents(src: Source, refs) -> dict:
     return {"images": len(refs), "names": names, **labels}
 
 
+def _report_name(ref) -> str:
+    """A label file as the manifest's report names it: its path, its zip member, or None."""
+    return str(ref[1] if isinstance(ref, tuple) else ref)
+
+
 def _usable(folder, expect, source, names, n, quiet: bool = False) -> bool:
     """True when ``folder`` holds an intact prepared set (:func:`store.validate`) made from
     the source as it is now.  A source that changed (images or label files added, removed or
@@ -630,11 +635,10 @@ def _usable(folder, expect, source, names, n, quiet: bool = False) -> bool:
             "attributes": report.get("attributes", {}).get("file"),
             "partition": report.get("partition_file"),
         }
-        current = now["contents"]
         same = then == {
-            "images": current["images"],
-            "attributes": str(current["attributes"][0] if current["attributes"] else None),
-            "partition": str(current["partition"][0] if current["partition"] else None),
+            "images": len(refs),
+            "attributes": _report_name(src.attr_file),
+            "partition": _report_name(src.partition_file),
         }
     else:
         same = state.get("contents") == now["contents"]
@@ -796,18 +800,12 @@ def prepare_celeba(
             "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
             "ignored_files": src.ignored,
             "attributes": {
-                "file": str(
-                    src.attr_file[1] if isinstance(src.attr_file, tuple) else src.attr_file
-                ),
+                "file": _report_name(src.attr_file),
                 "images_without_row": missing,
                 "rows_without_image": labels.not_kept if labels else 0,
                 **(labels.problems if labels else {}),
             },
-            "partition_file": str(
-                src.partition_file[1]
-                if isinstance(src.partition_file, tuple)
-                else src.partition_file
-            ),
+            "partition_file": _report_name(src.partition_file),
         }
         manifest = store.finish(
             folder,
