@@ -7,7 +7,7 @@ fixed latent points against the held-out real faces (``faces.test``):
 * ``det``   Haar face-detection rate relative to real faces (metrics.relative_detection_rate)
 * ``div``   diversity relative to real faces (metrics.diversity)
 * ``sharp`` sharpness relative to real faces (metrics.sharpness_ratio)
-* ``grid``  checkerboard energy relative to real faces (gan.grid_artefact_ratio)
+* ``grid``  checkerboard energy relative to real faces (metrics.grid_artefact_ratio)
 * ``fd``    Fréchet distance on the book attribute classifier's features (zoo.attribute_classifier,
             from the model cache; trained there first if it is absent)
 
@@ -75,7 +75,7 @@ def measure(x, faces, reference) -> dict:
         "det": m["detected"],
         "div": m["diversity"],
         "sharp": m["sharpness"],
-        "grid": gan.grid_artefact_ratio(x, faces.test),
+        "grid": metrics.grid_artefact_ratio(x, faces.test),
         "fd": m["frechet"],
     }
 

@@ -59,13 +59,18 @@ def test_start_rejects_an_unknown_profile():
         chapter.start("0", "x", name="nope")
 
 
-def test_quote_glues_numbers_as_floats_and_words_as_they_are(monkeypatch):
+def test_quote_glues_ints_and_words_as_they_are_and_other_numbers_as_floats(monkeypatch):
     import myst_nb
 
     glued = []
     monkeypatch.setattr(
         myst_nb, "glue", lambda name, value, display: glued.append((name, value, display))
     )
-    chapter.quote(kl=np.float32(16.5), n=3, trend="rises")
-    assert glued == [("kl", 16.5, False), ("n", 3.0, False), ("trend", "rises", False)]
-    assert all(type(v) in (float, str) for _, v, _ in glued)
+    chapter.quote(kl=np.float32(16.5), n=3, m=np.int64(4), trend="rises")
+    assert glued == [
+        ("kl", 16.5, False),
+        ("n", 3, False),
+        ("m", 4.0, False),
+        ("trend", "rises", False),
+    ]
+    assert [type(v) for _, v, _ in glued] == [float, int, float, str]  # as plain glue stores them

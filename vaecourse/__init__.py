@@ -12,8 +12,9 @@ function and class opens its docstring with the chapter that teaches it, ``(chap
 * ``training``, ``history`` -- the one ``fit``, the epoch log, the logged losses;
 * ``compare`` -- the four mechanisms on the same weights and clock (chapter VIII);
 * ``bottleneck`` -- the extra Dense layer and its parameters (chapter XII);
-* ``latent``, ``sharpness`` -- latent draws and geometry, sharpening;
-* ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- the measures the chapters trust;
+* ``latent`` -- latent draws and geometry;
+* ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- every measure the chapters trust (and
+  the sharpening of chapter XI);
 * ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
 * ``beyond`` -- chapter XIV: the sigma-VAE, KL warm-up and free bits, a conditional VAE;
 * ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.

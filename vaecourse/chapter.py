@@ -117,11 +117,13 @@ def show_source(*objs) -> None:
 
 def quote(**values) -> None:
     """(chapter X) Hand numbers (and a few words) to the chapter's prose, which cites each one as
-    ``{glue:text}`name:.2f```: myst-nb's ``glue`` without display, numbers as floats.  Without
-    myst-nb (a plain runtime) it does nothing: the printed outputs carry the numbers."""
+    ``{glue:text}`name:.2f```: myst-nb's ``glue`` without display -- the one way the chapters
+    glue.  Words and Python ints stay as they are, any other number (NumPy's too) becomes a
+    float.  Without myst-nb (a plain runtime) it does nothing: the printed outputs carry the
+    numbers."""
     try:
         from myst_nb import glue
     except ImportError:
         return
     for name, value in values.items():
-        glue(name, value if isinstance(value, str) else float(value), display=False)
+        glue(name, value if isinstance(value, (str, int)) else float(value), display=False)

@@ -46,9 +46,6 @@ from keras import layers, ops
 from .models import decode, register
 from .training import BatchTrace
 
-#: GANConfig fields added after the first models were cached (see ``GANConfig.to_dict``).
-LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
-
 
 @dataclass(frozen=True)
 class GANConfig:
@@ -119,15 +116,7 @@ class GANConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """The fields as a dict.  Fields added after models were first cached (the remedies
-        in :data:`LATER_FIELDS`) appear only when they differ from their defaults, so a
-        model cached before they existed keeps its cache key."""
-        d = dataclasses.asdict(self)
-        defaults = GANConfig.__dataclass_fields__
-        for k in LATER_FIELDS:
-            if d[k] == defaults[k].default:
-                del d[k]
-        return d
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> GANConfig:
@@ -501,34 +490,3 @@ def face_gan_schedule(P) -> dict:
         "epochs": P.epochs,
         "batch_size": P.pick(ci=P.batch_size, book=32, full=P.batch_size),
     }
-
-
-# --------------------------------------------------------------------------------------
-# Checkerboard artefacts
-# --------------------------------------------------------------------------------------
-def grid_energy(images) -> np.ndarray:
-    """(chapter XI) Per image: the share of its grey-level variance in the three 2-pixel-period patterns
-    (the DFT's Nyquist terms: alternating rows, alternating columns, a checkerboard).
-
-    A stride-2 transposed convolution whose kernels overlap unevenly stamps exactly these
-    patterns on its output; natural images hold almost none of their variance there.
-    Images are uint8 or floats in [0, 1]."""
-    x = np.asarray(images)
-    g = x.astype(np.float64) / (255.0 if x.dtype == np.uint8 else 1.0)
-    g = g.mean(axis=-1) if g.ndim == 4 else g
-    g = g - g.mean(axis=(1, 2), keepdims=True)
-    h, w = g.shape[1:]
-    ry, rx = (-1.0) ** np.arange(h), (-1.0) ** np.arange(w)
-    patterns = (np.outer(ry, np.ones(w)), np.outer(np.ones(h), rx), np.outer(ry, rx))
-    power = sum(np.sum(g * pattern, axis=(1, 2)) ** 2 for pattern in patterns)
-    total = np.sum(g * g, axis=(1, 2)) * h * w  # Parseval: sum of all |DFT|^2 terms
-    return power / np.maximum(total, 1e-12)
-
-
-def grid_artefact_ratio(samples, real) -> float:
-    """(chapter XI) Mean :func:`grid_energy` of ``samples`` over that of ``real`` images: about 1 for no
-    more checkerboard than real faces have, far above 1 for a checkerboarding generator."""
-    ref = float(np.mean(grid_energy(real)))
-    if ref == 0:
-        raise ValueError("the real reference images have no energy at the grid frequencies")
-    return float(np.mean(grid_energy(samples))) / ref

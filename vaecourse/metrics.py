@@ -19,6 +19,8 @@ measure                                      what it rejects
                                              the training weights (``fact``) so models compare
 :func:`nearest_training`,                    memorised training images
 :func:`likely_copies`
+:func:`grid_artefact_ratio`                  a checkerboard (the 2-pixel grid a stride-2
+                                             transposed convolution paints), against real images
 ===========================================  ====================================================
 
 :class:`SampleMeasures` takes the first four at once, against one set of real faces.
@@ -27,6 +29,7 @@ measure                                      what it rejects
 collapsed generator from a good one, so no conclusion may rest on it alone.
 
 Images are ``(n, h, w, 3)`` arrays, uint8 or float in [0, 1] (convert [-1, 1] data first).
+:func:`sharpen` (chapter XI's unsharp mask) is here too, beside the sharpness it changes.
 """
 
 from __future__ import annotations
@@ -268,6 +271,57 @@ def sharpness_ratio(samples, real) -> float:
     if ref == 0:
         raise ValueError("the real reference images are flat (zero Laplacian variance)")
     return float(np.median(laplacian_variance(samples))) / ref
+
+
+def sharpen(images, factor: float) -> np.ndarray:
+    """(chapter XI) Apply PIL's ``ImageEnhance.Sharpness(img).enhance(factor)`` to each image.
+
+    ``factor`` 1 leaves an image as it is, 0 blurs it (PIL's smoothing filter), values above
+    1 add the difference between the image and its blurred version ``factor - 1`` times --
+    an unsharp mask that amplifies every edge, including noise and checkerboard artefacts.
+    Float images in [0, 1] come back as float32 in [0, 1]; uint8 images as uint8.
+    """
+    from PIL import Image, ImageEnhance
+
+    was_float = np.asarray(images).dtype != np.uint8
+    out = np.stack(
+        [
+            np.asarray(ImageEnhance.Sharpness(Image.fromarray(img)).enhance(float(factor)))
+            for img in _uint8(images)
+        ]
+    )
+    return out.astype("float32") / 255.0 if was_float else out
+
+
+# --------------------------------------------------------------------------------------
+# Checkerboard artefacts (the grid a stride-2 transposed convolution paints)
+# --------------------------------------------------------------------------------------
+def grid_energy(images) -> np.ndarray:
+    """(chapter XI) Per image: the share of its grey-level variance in the three 2-pixel-period patterns
+    (the DFT's Nyquist terms: alternating rows, alternating columns, a checkerboard).
+
+    A stride-2 transposed convolution whose kernels overlap unevenly stamps exactly these
+    patterns on its output; natural images hold almost none of their variance there.
+    Images are uint8 or floats in [0, 1]."""
+    x = np.asarray(images)
+    g = x.astype(np.float64) / (255.0 if x.dtype == np.uint8 else 1.0)
+    g = g.mean(axis=-1) if g.ndim == 4 else g
+    g = g - g.mean(axis=(1, 2), keepdims=True)
+    h, w = g.shape[1:]
+    ry, rx = (-1.0) ** np.arange(h), (-1.0) ** np.arange(w)
+    patterns = (np.outer(ry, np.ones(w)), np.outer(np.ones(h), rx), np.outer(ry, rx))
+    power = sum(np.sum(g * pattern, axis=(1, 2)) ** 2 for pattern in patterns)
+    total = np.sum(g * g, axis=(1, 2)) * h * w  # Parseval: sum of all |DFT|^2 terms
+    return power / np.maximum(total, 1e-12)
+
+
+def grid_artefact_ratio(samples, real) -> float:
+    """(chapter XI) Mean :func:`grid_energy` of ``samples`` over that of ``real`` images: about 1 for no
+    more checkerboard than real faces have, far above 1 for a checkerboarding generator."""
+    ref = float(np.mean(grid_energy(real)))
+    if ref == 0:
+        raise ValueError("the real reference images have no energy at the grid frequencies")
+    return float(np.mean(grid_energy(samples))) / ref
 
 
 # --------------------------------------------------------------------------------------

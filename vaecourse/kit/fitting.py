@@ -1,13 +1,38 @@
-"""How the course's DC-GAN trains and reports: ``fit`` with a per-epoch log line, a balance
-monitor and per-batch D(G(z)), and a one-line summary of a stored history.  ``zoo.face_gan``
+"""How the course's DC-GAN trains, is keyed in the model cache and reports: ``fit`` with a
+per-epoch log line, a balance monitor and per-batch D(G(z)); the cache's view of its config;
+and a one-line summary of a stored history.  ``zoo.face_gan``
 trains through :func:`fit_gan` (via ``zoo.train_gan``); chapter XIII teaches the GAN itself
 (:mod:`vaecourse.gan`).
 """
 
 from __future__ import annotations
 
-from ..gan import BalanceMonitor, SampleQuality
+import dataclasses
+from dataclasses import dataclass
+
+from ..gan import BalanceMonitor, GANConfig, SampleQuality
 from ..training import EpochLog
+
+#: GANConfig fields added after the first GANs were cached (the remedies of chapter XIII).
+LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
+
+
+@dataclass(frozen=True)
+class GANKey:
+    """A :class:`~vaecourse.gan.GANConfig` as the model cache keys it: the fields in
+    :data:`LATER_FIELDS` count only when they differ from their defaults, so a GAN cached before
+    they existed keeps its key.  ``zoo.face_gan`` hands this to ``zoo.trained``."""
+
+    config: GANConfig
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self.config)
+        defaults = GANConfig.__dataclass_fields__
+        for k in LATER_FIELDS:
+            if d[k] == defaults[k].default:
+                del d[k]
+        return d
+
 
 #: What :class:`EpochLog` prints for a GAN: ``epoch 2/5  d_loss 0.612  g_loss 1.120  D(x) 0.62
 #: D(G(z)) 0.31  | 41.0 s``.

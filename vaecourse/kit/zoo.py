@@ -24,7 +24,7 @@ from . import classifier, fitting
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
 from .data.faces import data_identity
-from .model_cache import CachedModel, cached_model
+from .model_cache import CachedModel, cached_model, read_entry
 
 
 def trained(
@@ -223,8 +223,8 @@ def face_gan(
 
     entry = trained(
         name,
-        config,
-        lambda cfg: gan.build_gan(cfg, seed=P.seed),
+        fitting.GANKey(config),  # keyed as GANs were before the remedies existed
+        lambda key: gan.build_gan(key.config, seed=P.seed),
         fit,
         P,
         epochs=epochs,
@@ -303,3 +303,11 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
     faces = load_faces(P, verbose=False) if P.dataset == "celeba" else None
     extra = {"attributes": faces.attributes_tag} if faces is not None else {}
     return trained("attribute_classifier", cfg, build, fit, P, epochs=epochs, faces=faces, **extra)
+
+
+def training_seconds(entry: CachedModel) -> float:
+    """How long ``entry``'s model took to train, as recorded when it was cached."""
+    recorded = read_entry(entry.path, entry.key)
+    if not isinstance(recorded, dict):
+        raise ValueError(f"no complete cache entry for {entry.key}: {recorded}")
+    return float(recorded["train_seconds"])
