@@ -13,6 +13,8 @@ fails here as it would for a reader without one.  A page fails on:
   left in the visible prose (code and outputs excluded);
 * a stored widget view (``application/vnd.jupyter.widget-view+json``) that rendered no widget;
 * a missing image: an ``<img>`` that did not load (``naturalWidth == 0``);
+* an image without alt text that says what it shows: none, empty, its file name (what Sphinx
+  writes when a cell sets none; ``scripts/alt_text.py`` sets them) or under three words;
 * error text: a traceback output in a cell not tagged ``raises-exception``; an output of such a
   cell that contains ``Traceback (most recent call last)``; a stderr output with an error line;
   a docutils system message; the widget manager's "Error displaying/rendering widget"; any error
@@ -45,6 +47,7 @@ from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import alt_text  # noqa: E402
 import book_page_checks  # noqa: E402  (scripts/ is not a package)
 
 SHOT_MAX_HEIGHT = 16000  # px; a longer page is cut in its screenshot (not in the checks)
@@ -55,7 +58,8 @@ COLLECT_JS = r"""
 const out = {images: [], math: {total: 0, typeset: 0, merror: 0, raw: []}, views: [],
              errors: [], download: null, stderr_warnings: 0};
 for (const img of document.images) {
-  out.images.push({src: img.getAttribute('src').slice(0, 120), ok: img.complete && img.naturalWidth > 0});
+  out.images.push({src: img.getAttribute('src').slice(0, 120), alt: img.getAttribute('alt'),
+                   ok: img.complete && img.naturalWidth > 0});
 }
 const maths = document.querySelectorAll('.math');
 out.math.total = maths.length;
@@ -265,10 +269,8 @@ def check_page(driver, base: str, html: Path, page: str, out: Path) -> PageResul
     info = driver.execute_script(COLLECT_JS)
 
     result.images = len(info["images"])
-    bad_images = [i["src"] for i in info["images"] if not i["ok"]]
-    result.images_ok = result.images - len(bad_images)
-    for src in bad_images:
-        result.failures.append(f"image did not load: {src}")
+    result.images_ok = sum(1 for i in info["images"] if i["ok"])
+    result.failures.extend(image_failures(info["images"]))
 
     m = info["math"]
     result.math, result.math_ok = m["total"], m["typeset"]
@@ -312,6 +314,19 @@ def check_page(driver, base: str, html: Path, page: str, out: Path) -> PageResul
     ctx.screenshot()
     result.seconds = time.monotonic() - t0
     return result
+
+
+def image_failures(images: list) -> list:
+    """What is wrong with a page's images (``{src, alt, ok}`` each, as COLLECT_JS reports them):
+    one that did not load, one whose alt text says nothing (:func:`alt_text.bad_alt`)."""
+    failures = []
+    for img in images:
+        if not img["ok"]:
+            failures.append(f"image did not load: {img['src']}")
+        reason = alt_text.bad_alt(img.get("alt"), img["src"])
+        if reason:
+            failures.append(f"image without alt text: {reason}: {img['src'][:80]}")
+    return failures
 
 
 def local_file(url: str, base: str, html: Path) -> Path | None:
@@ -366,6 +381,12 @@ BREAKAGES = [
         "<img ",
         lambda t: re.sub(r'(<img [^>]*src=")[^"]*"', r'\1missing.png"', t, count=1),
         "image did not load",
+    ),
+    (
+        "image alt text",
+        "<img ",
+        lambda t: re.sub(r'(<img [^>]*?)alt="[^"]*"', r'\1alt=""', t, count=1),
+        "image without alt text",
     ),
     (
         "expected error",
