@@ -56,7 +56,7 @@ class PeakMemory:
     """Polls the resident memory of a process and its children; ``peak`` in bytes."""
 
     def __init__(self, every: float = 0.25):
-        self.every, self.peak, self.pid = every, 0, None
+        self.every, self.peak, self.pid, self.cpu = every, 0, None, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -74,10 +74,24 @@ class PeakMemory:
                 pass
         return total
 
+    def _cpu(self) -> float:
+        """CPU seconds of the process, its finished children and its running ones."""
+        try:
+            proc = psutil.Process(self.pid)
+            t = proc.cpu_times()
+            total = t.user + t.system + t.children_user + t.children_system
+            for child in proc.children(recursive=True):
+                c = child.cpu_times()
+                total += c.user + c.system
+            return total
+        except psutil.Error:
+            return 0.0
+
     def _run(self):
         while not self._stop.wait(self.every):
             if self.pid:
                 self.peak = max(self.peak, self._rss())
+                self.cpu = max(self.cpu, self._cpu())
 
     def __enter__(self):
         self._thread.start()
@@ -122,6 +136,7 @@ def _rehearse(path: Path, timeout: int) -> dict:
                     "ok": False,
                     "seconds": round(time.monotonic() - t0, 1),
                     "peak_rss_gb": round(mem.peak / 1e9, 2),
+                    "cpu_seconds": round(mem.cpu, 1),
                     "cell": index,
                     "error": str(err)[-3000:],
                 }
@@ -130,6 +145,7 @@ def _rehearse(path: Path, timeout: int) -> dict:
         "ok": True,
         "seconds": round(time.monotonic() - t0, 1),
         "peak_rss_gb": round(mem.peak / 1e9, 2),
+        "cpu_seconds": round(mem.cpu, 1),
     }
 
 
@@ -162,7 +178,7 @@ def main(argv=None) -> int:
             results.append(r)
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
-                f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s  "
+                f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s ({r['cpu_seconds']:.0f} s CPU)  "
                 f"peak RAM {r['peak_rss_gb']:5.2f} GB  {len(r['fits']):2d} fit(s)  {state}",
                 flush=True,
             )
