@@ -435,15 +435,6 @@ def inception_features(images, batch_size: int = 64) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# The objective: ELBO and the importance-weighted bound, in nats per image
-# --------------------------------------------------------------------------------------
-#: Fixed standard deviation of the Gaussian decoder assumed for "mse" models (data units).
-GAUSSIAN_SIGMA = 0.1
-_LOG_2PI = math.log(2.0 * math.pi)
-_CLIP = 1e-7  # Keras' epsilon: the clip of its binary cross-entropy
-
-
-# --------------------------------------------------------------------------------------
 # All four at once, against one set of real faces
 # --------------------------------------------------------------------------------------
 class SampleMeasures:
@@ -482,6 +473,15 @@ class SampleMeasures:
             "sharpness": sharpness_ratio(images, self.real),
             "frechet": self.frechet(images),
         }
+
+
+# --------------------------------------------------------------------------------------
+# The objective: ELBO and the importance-weighted bound, in nats per image
+# --------------------------------------------------------------------------------------
+#: Fixed standard deviation of the Gaussian decoder assumed for "mse" models (data units).
+GAUSSIAN_SIGMA = 0.1
+_LOG_2PI = math.log(2.0 * math.pi)
+_CLIP = 1e-7  # Keras' epsilon: the clip of its binary cross-entropy
 
 
 def decoder_log_likelihood(
