@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("alt_text.json")
 NOTEBOOKS = ROOT / "notebooks"
 _FILE = re.compile(r"^\S*\.(png|jpe?g|gif|svg|webp|pdf)$", re.I)
-MIN_WORDS = 3
+MIN_WORDS = 2  # a logo's "Colab logo" says enough; one word never does
 
 
 def bad_alt(alt: str | None, src: str = "") -> str | None:

@@ -14,7 +14,7 @@ fails here as it would for a reader without one.  A page fails on:
 * a stored widget view (``application/vnd.jupyter.widget-view+json``) that rendered no widget;
 * a missing image: an ``<img>`` that did not load (``naturalWidth == 0``);
 * an image without alt text that says what it shows: none, empty, its file name (what Sphinx
-  writes when a cell sets none; ``scripts/alt_text.py`` sets them) or under three words;
+  writes when a cell sets none; ``scripts/alt_text.py`` sets them) or a single word;
 * error text: a traceback output in a cell not tagged ``raises-exception``; an output of such a
   cell that contains ``Traceback (most recent call last)``; a stderr output with an error line;
   a docutils system message; the widget manager's "Error displaying/rendering widget"; any error
