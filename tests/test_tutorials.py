@@ -1,12 +1,12 @@
 """The two tutorials' losses, mistakes and tools (vaecourse.tutorials), and the data helpers of
-their chapters (vaecourse.kit.tutorial_data)."""
+their chapters (vaecourse.kit.tutorial_data, vaecourse.kit.tutorial_tools)."""
 
 import keras
 import numpy as np
 import pytest
 
 from vaecourse import mechanisms, models, tutorials
-from vaecourse.kit import tutorial_data
+from vaecourse.kit import tutorial_data, tutorial_tools
 
 TINY = dict(input_shape=(8, 8, 3), filters=(4, 8), z_dim=6, batch_norm=False)
 
@@ -51,25 +51,25 @@ def test_misspelt_batch_norm_fails_only_when_its_branch_runs():
 
 
 def test_undefined_names_finds_the_typo_without_running_it():
-    assert tutorials.undefined_names(tutorials.tutorial_vae_encoder) == ["BathcNormalization"]
-    assert tutorials.undefined_names(models.build_encoder) == []
-    assert tutorials.undefined_names(tutorials.undefined_names) == []
+    assert tutorial_tools.undefined_names(tutorials.tutorial_vae_encoder) == ["BathcNormalization"]
+    assert tutorial_tools.undefined_names(models.build_encoder) == []
+    assert tutorial_tools.undefined_names(tutorial_tools.undefined_names) == []
 
 
 def test_drop_pixels_blackens_whole_pixels_at_the_asked_rate():
     x = np.full((4, 32, 32, 3), 0.5, "float32")
-    masked = tutorials.drop_pixels(x, keep=0.2, seed=1)
+    masked = tutorial_tools.drop_pixels(x, keep=0.2, seed=1)
     kept = masked[..., 0] > 0
     assert abs(kept.mean() - 0.2) < 0.03
     assert np.array_equal(kept, masked[..., 2] > 0)  # all channels of a pixel go together
-    assert np.array_equal(masked, tutorials.drop_pixels(x, keep=0.2, seed=1))
+    assert np.array_equal(masked, tutorial_tools.drop_pixels(x, keep=0.2, seed=1))
 
 
 def test_fill_from_neighbours_restores_a_smooth_image_and_keeps_seen_pixels():
     yy, xx = np.mgrid[0:32, 0:32] / 31.0
     smooth = np.stack([0.2 + 0.6 * yy, 0.2 + 0.6 * xx, np.full_like(xx, 0.5)], -1)[None]
-    masked = tutorials.drop_pixels(smooth, keep=0.3, seed=0)
-    filled = tutorials.fill_from_neighbours(masked)
+    masked = tutorial_tools.drop_pixels(smooth, keep=0.3, seed=0)
+    filled = tutorial_tools.fill_from_neighbours(masked)
     seen = masked[..., :1] > 0
     assert np.allclose(np.where(seen, filled, 0), np.where(seen, smooth, 0))
     assert np.mean((filled - smooth) ** 2) < 0.1 * np.mean((masked - smooth) ** 2)
@@ -85,7 +85,7 @@ def test_pixel_dropout_acts_in_training_only():
 
 def test_denoising_ae_trains_and_reconstructs_through_its_parts():
     cfg = models.VAEConfig(variational=False, rec_loss="mse", rec_reduction="mean", **TINY)
-    ae = tutorials.build_denoising_ae(cfg, seed=0)
+    ae = tutorial_tools.build_denoising_ae(cfg, seed=0)
     x = np.random.default_rng(0).random((16,) + cfg.input_shape).astype("float32")
     ae.fit(x, x, epochs=1, batch_size=8, verbose=0)
     assert models.reconstruct(ae, x).shape == x.shape
@@ -155,7 +155,7 @@ def test_read_as_log_variance_doubles_log_sigma():
     vae = tutorials.build_tutorial_vae(cfg, "log_sigma", seed=0)
     x = np.random.default_rng(0).random((4,) + cfg.input_shape).astype("float32")
     mu, log_sigma = models.encode(vae, x, log_var=True)
-    view = tutorials.read_as_log_variance(vae)
+    view = tutorial_tools.read_as_log_variance(vae)
     mu2, log_var = models.encode(view, x, log_var=True)
     np.testing.assert_allclose(mu2, mu, rtol=1e-6)
     np.testing.assert_allclose(log_var, 2 * log_sigma, rtol=1e-5, atol=1e-6)
@@ -175,25 +175,27 @@ def test_tutorial002_loss_equals_the_preset_loss():
 
 def test_split_by_file_index_and_identity_overlap():
     names = [f"{i:06d}.jpg" for i in range(10, 0, -1)]
-    train, val = tutorials.split_by_file_index(names)
+    train, val = tutorial_tools.split_by_file_index(names)
     assert train == [f"{i:06d}.jpg" for i in range(1, 9)] and val == ["000009.jpg", "000010.jpg"]
-    assert tutorials.identity_overlap([1, 2, 3], [3, 4, 4, 5]) == 0.25
-    assert tutorials.identity_overlap([1], [2]) == 0.0
+    assert tutorial_tools.identity_overlap([1, 2, 3], [3, 4, 4, 5]) == 0.25
+    assert tutorial_tools.identity_overlap([1], [2]) == 0.0
 
 
 def test_unseen_share_is_about_exp_minus_draws_over_files():
-    assert tutorials.unseen_share(10_000, 10_000, seed=0) == pytest.approx(np.exp(-1), abs=0.01)
-    assert tutorials.unseen_share(100, 100_000, seed=0) == 0.0
+    assert tutorial_tools.unseen_share(10_000, 10_000, seed=0) == pytest.approx(
+        np.exp(-1), abs=0.01
+    )
+    assert tutorial_tools.unseen_share(100, 100_000, seed=0) == 0.0
 
 
 def test_code_images_and_neighbour_correlation():
     codes = np.random.default_rng(0).normal(size=(200, 512))
-    imgs = tutorials.code_images(codes)
+    imgs = tutorial_tools.code_images(codes)
     assert imgs.shape == (200, 32, 16) and imgs.min() >= 0 and imgs.max() <= 1
-    near, rand = tutorials.neighbour_correlation(codes, seed=0)
+    near, rand = tutorial_tools.neighbour_correlation(codes, seed=0)
     assert abs(near - rand) < 0.03  # independent dimensions: neighbours mean nothing
     smooth = np.cumsum(codes, axis=1)  # each dimension a running sum of the previous ones
-    near, rand = tutorials.neighbour_correlation(smooth, seed=0)
+    near, rand = tutorial_tools.neighbour_correlation(smooth, seed=0)
     assert near > rand + 0.3
 
 

@@ -2,18 +2,16 @@
 
 Their architectures are presets of :mod:`vaecourse.models` (``seed001_ae``, ``seed001_vae``,
 ``seed002``).  This module holds what a preset cannot express -- their losses as written, their
-mistakes, kept on purpose so that a chapter can run each one against its corrected form -- and
-the small tools that measure them.
+mistakes, kept on purpose so that a chapter can run each one against its corrected form.  The
+checks and measures the two chapters only call are :mod:`vaecourse.kit.tutorial_tools`.
 
 Tutorial 001, "Generating new faces with a VAE in Keras" (chapter T1):
 
 * :func:`r_loss` -- its "RMSE" loss, which is a mean squared error; :func:`rmse` is the real one;
 * :func:`loss_factor_as_fact` -- its ``LOSS_FACTOR`` expressed as the series' KL weight ``fact``;
 * :func:`tutorial_vae_encoder` -- its encoder builder, with ``BathcNormalization`` in a branch
-  that never runs, and :func:`undefined_names`, the static check that finds such a name;
-* :func:`drop_pixels`, :class:`PixelDropout`, :func:`build_denoising_ae`,
-  :func:`fill_from_neighbours` -- an AE that rebuilds faces from a fraction of their pixels,
-  and the plain interpolation it has to beat.
+  that never runs;
+* :class:`PixelDropout` -- what turns an AE into one that rebuilds faces from a few pixels.
 
 Tutorial 002, "VAE for CelebA" (chapter T2):
 
@@ -21,20 +19,11 @@ Tutorial 002, "VAE for CelebA" (chapter T2):
 * :class:`LogSigmaSampling` -- ``z_log_sigma`` taken at its word (sigma = exp(z_log_sigma)),
   and :func:`kl_divergence_log_sigma`;
 * :func:`build_tutorial_vae` -- the VAE of a config whose encoder samples with one of
-  :data:`SAMPLINGS`, and :func:`read_as_log_variance` for measuring the log-sigma variant;
-* :func:`tutorial002_loss` -- its loss as written: MSE over the flattened batch + 1e-4 KL;
-* :func:`split_by_file_index`, :func:`identity_overlap`, :func:`unseen_share` -- its data split
-  and its sampling of files with replacement;
-* :func:`code_images`, :func:`neighbour_correlation` -- its latent codes shown as 32x16 images.
+  :data:`SAMPLINGS`;
+* :func:`tutorial002_loss` -- its loss as written: MSE over the flattened batch + 1e-4 KL.
 """
 
 from __future__ import annotations
-
-import ast
-import builtins
-import inspect
-import textwrap
-import types
 
 import keras
 import numpy as np
@@ -102,51 +91,7 @@ def tutorial_vae_encoder(
     return keras.Model(x_in, [z, mu, log_var], name="encoder")
 
 
-def undefined_names(func) -> list:
-    """(chapter T1) Names that ``func`` reads but nothing defines -- not an argument, nothing assigned,
-    imported or defined inside it, no variable of an enclosing function, no global of its module,
-    no builtin -- found from the source, without running it (what linters report as F821)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    defined = set(dir(builtins)) | set(func.__globals__) | set(func.__code__.co_freevars)
-    read = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
-        elif isinstance(node, ast.arg):
-            defined.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            defined.add(node.name)
-    return sorted(read - defined)
-
-
 # --- Curse I's missing half: rebuilding a face from a fraction of its pixels ------------------
-def drop_pixels(images, keep: float, seed=None) -> np.ndarray:
-    """(chapter T1) Copies of float ``images`` (n, h, w, c) in which each pixel survives with probability
-    ``keep``; the others are set to 0 in every channel (black)."""
-    x = np.asarray(images, np.float32)
-    rng = np.random.default_rng(seed)
-    mask = rng.random(x.shape[:3] + (1,)) < keep
-    return x * mask
-
-
-def fill_from_neighbours(masked, sigma: float = 2.0) -> np.ndarray:
-    """(chapter T1) The baseline an AE has to beat: each missing (all-zero) pixel gets the Gaussian-weighted
-    mean of the surviving pixels around it (normalised convolution, ``sigma`` in pixels)."""
-    from scipy import ndimage
-
-    x = np.asarray(masked, np.float32)
-    seen = np.any(x > 0, axis=-1, keepdims=True).astype(np.float32)
-    blur = (0, sigma, sigma, 0)
-    num = ndimage.gaussian_filter(x * seen, blur, mode="reflect")
-    den = ndimage.gaussian_filter(seen, blur, mode="reflect")
-    filled = num / np.maximum(den, 1e-6)
-    return np.where(seen > 0, x, filled)
-
-
 @models.register
 class PixelDropout(layers.Layer):
     """(chapter T1) During training, keeps each pixel with a probability drawn per image from
@@ -175,25 +120,6 @@ class PixelDropout(layers.Layer):
             "keep_max": self.keep_max,
             "seed": self.seed,
         }
-
-
-def build_denoising_ae(
-    config: models.VAEConfig, keep_min=0.1, keep_max=0.5, seed=None, compile=True
-):
-    """(chapter T1) The plain AE of ``config`` trained on faces with most pixels missing: a
-    :class:`PixelDropout` before the encoder, the clean face as the target.  Its ``encoder`` and
-    ``decoder`` are an ordinary AE's, so ``models.reconstruct`` works on masked images."""
-    ae = models.build_ae(config, compile=False)
-    x = keras.Input(config.input_shape, name="image")
-    masked = PixelDropout(keep_min, keep_max, seed=seed, name="pixel_dropout")(x)
-    model = keras.Model(x, ae.decoder(ae.encoder(masked)), name=config.name)
-    if compile:
-        model.compile(
-            optimizer=models.make_optimizer(config),
-            loss=models.reconstruction_loss(config),
-            metrics=[models.reconstruction_metric(config)],
-        )
-    return models.attach_parts(model, ae.encoder, ae.decoder, config, None)
 
 
 # ======================================================================================
@@ -263,73 +189,9 @@ def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", se
     return models.attach_parts(model, encoder, vae.decoder, config, 3)
 
 
-def read_as_log_variance(model):
-    """(chapter T2) A view of a model whose encoder's third output is log sigma (:class:`LogSigmaSampling`)
-    with that output doubled into a log-variance, as the measures (``metrics.elbo``,
-    ``latent.kl_per_dim``) expect.  The view has the model's decoder and config."""
-    encoder = models.get_encoder(model)
-    z, mu, log_sigma = encoder.outputs
-    log_var = layers.Rescaling(2.0, name="log_sigma_to_log_var")(log_sigma)
-    view = keras.Model(encoder.input, [z, mu, log_var], name="encoder")
-    return types.SimpleNamespace(
-        encoder=view, decoder=models.get_decoder(model), vae_config=model.vae_config
-    )
-
-
 def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):
     """(chapter T2) Tutorial 002's loss as written: the squared error averaged over the *flattened batch*
     (one number), plus ``kl_weight`` times the KL term of each image; averaged over the batch."""
     x, x_hat = ops.cast(x, "float32"), ops.cast(x_hat, "float32")
     rec = ops.mean(ops.square(ops.reshape(x, (-1,)) - ops.reshape(x_hat, (-1,))))
     return ops.mean(rec + kl_weight * models.kl_divergence(mu, log_var))
-
-
-def split_by_file_index(names, train_share: float = 0.8) -> tuple:
-    """(chapter T2) Tutorial 002's split: the first ``train_share`` of the files in file-name order for
-    training, the rest for validation.  Returns ``(train_names, val_names)``."""
-    names = sorted(names)
-    cut = int(train_share * len(names))
-    return names[:cut], names[cut:]
-
-
-def identity_overlap(train_ids, val_ids) -> float:
-    """(chapter T2) Share of validation images whose person (identity) also appears in the training images."""
-    seen = set(np.asarray(train_ids).tolist())
-    val_ids = np.asarray(val_ids)
-    if len(val_ids) == 0:
-        raise ValueError("identity_overlap needs at least one validation image")
-    return float(np.mean([i in seen for i in val_ids.tolist()]))
-
-
-def unseen_share(n_files: int, draws: int, seed=None) -> float:
-    """(chapter T2) Share of ``n_files`` files never picked when ``draws`` files are drawn at random with
-    replacement -- what an "epoch" of tutorial 002's generator leaves out (about
-    exp(-draws / n_files))."""
-    picked = np.random.default_rng(seed).integers(0, n_files, size=draws)
-    return 1.0 - len(np.unique(picked)) / n_files
-
-
-def code_images(codes, shape=(32, 16)) -> np.ndarray:
-    """(chapter T2) Latent codes (n, h * w) shown as tutorial 002 did: reshaped to ``shape`` and mapped by
-    (z + 1) / 2 onto [0, 1] (values outside [-1, 1] are clipped by the display)."""
-    codes = np.asarray(codes, np.float32)
-    return np.clip((codes.reshape((len(codes),) + tuple(shape)) + 1.0) / 2.0, 0.0, 1.0)
-
-
-def neighbour_correlation(codes, shape=(32, 16), seed=None) -> tuple:
-    """(chapter T2) How much a 32x16 "code image" is an image: the correlation across images between
-    horizontally neighbouring latent dimensions, and between randomly paired dimensions.
-    Equal values mean that being neighbours in the picture means nothing."""
-    z = np.asarray(codes, np.float64)
-    h, w = shape
-    z = (z - z.mean(axis=0)) / (z.std(axis=0) + 1e-12)
-    grid = np.arange(h * w).reshape(h, w)
-    left, right = grid[:, :-1].ravel(), grid[:, 1:].ravel()
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, h * w, size=len(left))
-    b = (a + rng.integers(1, h * w, size=len(left))) % (h * w)  # never a dimension with itself
-
-    def mean_abs_corr(i, j):
-        return float(np.mean(np.abs(np.mean(z[:, i] * z[:, j], axis=0))))
-
-    return mean_abs_corr(left, right), mean_abs_corr(a, b)
