@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vaecourse import profiles
-from vaecourse.kit import model_cache
+from vaecourse.kit import dry_run, model_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +145,7 @@ def test_forward_cost_counts_convolutions_and_dense_layers():
             keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same"),  # per input position
         ]
     )
-    cost = profiles.forward_cost(model, (8, 8, 3))
+    cost = dry_run.forward_cost(model, (8, 8, 3))
     expect = 2 * (16 * 3 * 3 * 3 * 4 + 64 * 5 + 5 * 16 + 4 * 3 * 3 * 4 * 3)
     assert cost["flops"] == expect
     assert cost["outputs"] == 64 + 5 + 16 + 4 * 4 * 3
@@ -201,3 +201,12 @@ def test_isolated_runs_take_arguments_beyond_argvs_limit():
 
     paths = [f"/content/celeba/img_align_celeba/{i:06d}.jpg" for i in range(5000)]
     assert len(isolated.run("json:dumps", {"obj": paths})) > 200_000
+
+
+def test_a_rehearsal_without_the_kits_cap_says_what_to_do(dry):
+    # the cap on fit is the kit's; a profile asked for before the kit is imported would
+    # rehearse with uncapped fits, so it stops with the remedy instead
+    assert dry_run.install in profiles.REHEARSAL_HOOKS
+    dry.setattr(profiles, "REHEARSAL_HOOKS", [])
+    with pytest.raises(RuntimeError, match="import vaecourse.kit"):
+        profiles.profile("full")
