@@ -34,7 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vaecourse import gan, latent, metrics, models, profiles  # noqa: E402
-from vaecourse.kit import zoo  # noqa: E402
+from vaecourse.kit import fitting, zoo  # noqa: E402
 from vaecourse.kit.data import load_faces, make_dataset  # noqa: E402
 
 TANH = dict(output_activation="tanh")
@@ -98,7 +98,7 @@ def run(name, overrides, args, P, faces, reference):
         drop_remainder=True,
     ).repeat()
     z = latent.normal_points(N_EVAL, cfg.z_dim, seed=0)
-    monitor = gan.BalanceMonitor()
+    monitor = fitting.BalanceMonitor()
 
     class Probe(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

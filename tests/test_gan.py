@@ -190,17 +190,17 @@ def feed(monitor, values):
 
 def test_balance_monitor_needs_most_batches_below_the_threshold():
     lines = []
-    won = gan.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
+    won = fitting.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
     feed(won, [0.04, 0.01, 0.6, 0.02])  # one batch in which D was fooled: still a won epoch
     assert won.flagged == [0] and len(lines) == 1 and "won epoch 1" in lines[0]
     np.testing.assert_allclose(won.values, [0.04, 0.01, 0.6, 0.02], atol=1e-6)
     assert won.below == [0.75]
     # the epoch's mean is 0.03, but half of its batches reached 0.06: not a won epoch
-    fought = gan.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
+    fought = fitting.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
     feed(fought, [0.0, 0.06, 0.0, 0.06])
     assert fought.flagged == [] and len(lines) == 1 and fought.below == [0.5]
     # a stored history is judged alike (a model loaded from the cache): 2 epochs of 4 batches
-    replayed = gan.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
+    replayed = fitting.BalanceMonitor(threshold=0.05, share=0.75, print_fn=lines.append)
     history = {"d_fake": [0.1, 0.03], "d_fake_batch": [0.3, 0.01, 0.02, 0.2, 0.01, 0.0, 0.9, 0.02]}
     assert replayed.replay(history) == [1]
     assert len(lines) == 2 and "won epoch 2" in lines[-1]
@@ -210,7 +210,7 @@ def test_balance_monitor_flags_a_discriminator_that_wins():
     # a generator that can barely move against a fast discriminator: D wins from epoch 2 on
     strong_d = gan.build_gan(TINY.replace(d_learning_rate=1e-2, g_learning_rate=1e-6), seed=0)
     lines = []
-    monitor = gan.BalanceMonitor(stop=True, print_fn=lines.append)
+    monitor = fitting.BalanceMonitor(stop=True, print_fn=lines.append)
     h = strong_d.fit(
         blob_dataset(), epochs=4, steps_per_epoch=40, verbose=0, shuffle=False, callbacks=[monitor]
     )
@@ -218,11 +218,11 @@ def test_balance_monitor_flags_a_discriminator_that_wins():
     assert len(h.history["d_fake"]) == monitor.flagged[0] + 1 < 4
     # the balanced configuration on the same data is never flagged
     balanced = gan.build_gan(TINY, seed=0)
-    quiet = gan.BalanceMonitor()
+    quiet = fitting.BalanceMonitor()
     history = fitting.fit_gan(balanced, blob_dataset(repeat=False), epochs=2, callbacks=[quiet])
     assert quiet.flagged == [] and max(quiet.below) < quiet.share
     assert len(history["d_fake_batch"]) == 2 * 16  # 512 blobs in batches of 32, two epochs
-    assert gan.BalanceMonitor().replay(history) == []
+    assert fitting.BalanceMonitor().replay(history) == []
 
 
 # --------------------------------------------------------------------------------------
@@ -314,8 +314,10 @@ def test_face_gan_trains_once_with_the_recipe_then_loads_from_the_cache(tmp_path
     first = zoo.face_gan(P, faces=Faces)
     second = zoo.face_gan(P, faces=Faces)
     assert first.trained and not second.trained
-    assert first.model.gan_config == gan.face_gan_config(P, name="face_gan")
-    assert {k: getattr(first.model.gan_config, k) for k in gan.FACE_RECIPE} == gan.FACE_RECIPE
+    assert first.model.gan_config == fitting.face_gan_config(P, name="face_gan")
+    assert {
+        k: getattr(first.model.gan_config, k) for k in fitting.FACE_RECIPE
+    } == fitting.FACE_RECIPE
     assert second.history["d_loss"] == first.history["d_loss"]
     np.testing.assert_allclose(sample(first.model, 2, 0), sample(second.model, 2, 0))
 

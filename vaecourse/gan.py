@@ -30,7 +30,8 @@ Losses (logged per epoch by ``fit``):
 Remedies for a discriminator that wins, each a config field: one-sided ``label_smoothing``,
 ``instance_noise`` on everything D sees, ``g_steps`` generator updates per batch, other learning
 rates, and ``spectral_norm`` (Keras' ``SpectralNormalization`` around D's layers, Miyato et al.,
-2018).  :class:`BalanceMonitor` flags an epoch that the discriminator won outright.
+2018).  The kit's ``fitting.BalanceMonitor`` flags an epoch that the discriminator won
+outright.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .models import decode, register
-from .training import BatchTrace
 
 
 @dataclass(frozen=True)
@@ -385,69 +385,6 @@ def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
     return gan
 
 
-class BalanceMonitor(keras.callbacks.Callback):
-    """(chapter XIII) Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
-    of the epoch's batches.
-
-    A balanced game keeps D(G(z)) in the tenths; once D rejects most generated batches with
-    confidence, the generator's gradient carries little but "not like this", and the game
-    rarely recovers.  A share, not every batch: D's own steps are noisy, so even a lost game
-    has the odd batch in which D is fooled.  The defaults come from the face GANs of chapter
-    XIII (150-batch epochs, measured per batch): the recipe had 5-8 % of its batches below 0.03,
-    a discriminator with four times the learning rate of its generator up to 53 %, the
-    strong-discriminator failure 69-83 %.  ``fit`` logs running means; a
-    :class:`~vaecourse.training.BatchTrace` recovers each batch's own value, and ``values``
-    keeps them all.  A flagged epoch is printed, kept in ``flagged`` (0-based) and, with
-    ``stop=True``, ends training."""
-
-    def __init__(
-        self, threshold: float = 0.03, share: float = 0.6, stop: bool = False, print_fn=print
-    ):
-        super().__init__()
-        self.threshold, self.share = float(threshold), float(share)
-        self.stop, self.print_fn = bool(stop), print_fn
-        self.trace = BatchTrace(keys=("d_fake",))
-        self.below, self.flagged = [], []
-
-    @property
-    def values(self) -> list:
-        """D(G(z)) of every batch so far."""
-        return self.trace.values["d_fake"]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.trace.on_epoch_begin(epoch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.trace.on_train_batch_end(batch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        n = self.trace.counts[-1] if self.trace.counts else 0
-        if n:
-            self._judge(epoch, self.values[-n:])
-
-    def _judge(self, epoch: int, batch_values) -> None:
-        v = np.asarray(batch_values, float)
-        below = float(np.mean(v < self.threshold))
-        self.below.append(below)
-        if below >= self.share:
-            self.flagged.append(epoch)
-            self.print_fn(
-                f"BalanceMonitor: the discriminator won epoch {epoch + 1}: D(G(z)) was below "
-                f"{self.threshold:g} in {below:.0%} of its {len(v)} batches (mean {v.mean():.3f})"
-            )
-            if self.stop and self.model is not None:
-                self.model.stop_training = True
-
-    def replay(self, history: dict) -> list:
-        """Judge a stored history (the per-batch ``d_fake_batch`` that :func:`fit_gan` records,
-        split evenly into its epochs) as the monitor judges during training, e.g. for a model
-        loaded from a cache; returns the flagged epochs."""
-        batches = np.asarray(history["d_fake_batch"], float)
-        for epoch, chunk in enumerate(np.array_split(batches, len(history["d_fake"]))):
-            self._judge(epoch, chunk)
-        return self.flagged
-
-
 class SampleQuality(keras.callbacks.Callback):
     """(chapter XIII) Measures the generator's samples from fixed latent points ``z`` after every epoch:
     what the two losses of a GAN do not tell.  ``measures`` maps a name to a function of a
@@ -465,28 +402,3 @@ class SampleQuality(keras.callbacks.Callback):
         images = decode(self.model, self.z)
         for name, measure in self.measures.items():
             self.values[name].append(float(measure(images)))
-
-
-# --------------------------------------------------------------------------------------
-# The book's face GAN: the recipe the tuning of chapter XIII arrived at
-# --------------------------------------------------------------------------------------
-#: What the tuning changed from the DC-GAN defaults (each change measured in chapter XIII):
-#: data on [-1, 1] with a tanh generator, resize-convolutions against checkerboards,
-#: one-sided label smoothing.
-FACE_RECIPE = dict(output_activation="tanh", upsample="resize", label_smoothing=0.1)
-
-
-def face_gan_config(P, **overrides) -> GANConfig:
-    """(chapter XIII) The face GAN's config (``zoo.face_gan`` trains and caches it) for profile ``P``: :data:`FACE_RECIPE` at the profile's image
-    size, latent size and filters; ``overrides`` win."""
-    return config_from_profile(P, **{**FACE_RECIPE, **overrides})
-
-
-def face_gan_schedule(P) -> dict:
-    """(chapter XIII) Epochs and batch size of the face GAN for profile ``P``: the VAE's epochs, in batches
-    of 32 on the book's CPU (more updates per epoch than the VAE's 64; about 20 minutes for
-    the 15 book epochs on 2 cores) and the VAE's batch size elsewhere."""
-    return {
-        "epochs": P.epochs,
-        "batch_size": P.pick(ci=P.batch_size, book=32, full=P.batch_size),
-    }

@@ -1,8 +1,9 @@
 """How the course's DC-GAN trains, is keyed in the model cache and reports: ``fit`` with a
-per-epoch log line, a balance monitor and per-batch D(G(z)); the cache's view of its config;
-and a one-line summary of a stored history.  ``zoo.face_gan``
-trains through :func:`fit_gan` (via ``zoo.train_gan``); chapter XIII teaches the GAN itself
-(:mod:`vaecourse.gan`).
+per-epoch log line, a balance monitor (:class:`BalanceMonitor`) and per-batch D(G(z)); the
+cache's view of its config; a one-line summary of a stored history; and the book's face GAN
+recipe (:data:`FACE_RECIPE`, :func:`face_gan_config`, :func:`face_gan_schedule`).
+``zoo.face_gan`` trains through :func:`fit_gan` (via ``zoo.train_gan``); chapter XIII teaches
+the GAN itself (:mod:`vaecourse.gan`) and calls the monitor and the recipe.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..gan import BalanceMonitor, GANConfig, SampleQuality
-from ..training import EpochLog
+import keras
+import numpy as np
+
+from ..gan import GANConfig, SampleQuality, config_from_profile
+from ..training import BatchTrace, EpochLog
 
 #: GANConfig fields added after the first GANs were cached (the remedies of chapter XIII).
 LATER_FIELDS = ("upsample", "instance_noise", "g_steps", "spectral_norm")
@@ -48,9 +52,9 @@ def fit_gan(
     gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
 ) -> dict:
     """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`~vaecourse.training.EpochLog`
-    line per epoch and a :class:`~vaecourse.gan.BalanceMonitor` (the default one unless ``callbacks`` holds one).
+    line per epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
     The history gains ``seconds`` (wall-clock per epoch), ``d_fake_batch`` (every batch's
-    D(G(z)), all epochs in one list), from which :meth:`~vaecourse.gan.BalanceMonitor.replay` judges it, and
+    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it, and
     the per-epoch numbers of any :class:`~vaecourse.gan.SampleQuality` in ``callbacks``."""
     log = EpochLog(every=log_every, n_images=n_images, fields=GAN_FIELDS)
     monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
@@ -80,3 +84,91 @@ def history_summary(history: dict) -> str:
     if h.get("seconds"):
         line += f" | {sum(h['seconds']) / 60:.1f} min"
     return line
+
+
+class BalanceMonitor(keras.callbacks.Callback):
+    """Flags an epoch the discriminator won: D(G(z)) below ``threshold`` in at least ``share``
+    of the epoch's batches.
+
+    A balanced game keeps D(G(z)) in the tenths; once D rejects most generated batches with
+    confidence, the generator's gradient carries little but "not like this", and the game
+    rarely recovers.  A share, not every batch: D's own steps are noisy, so even a lost game
+    has the odd batch in which D is fooled.  The defaults come from the face GANs of chapter
+    XIII (150-batch epochs, measured per batch): the recipe had 5-8 % of its batches below 0.03,
+    a discriminator with four times the learning rate of its generator up to 53 %, the
+    strong-discriminator failure 69-83 %.  ``fit`` logs running means; a
+    :class:`~vaecourse.training.BatchTrace` recovers each batch's own value, and ``values``
+    keeps them all.  A flagged epoch is printed, kept in ``flagged`` (0-based) and, with
+    ``stop=True``, ends training."""
+
+    def __init__(
+        self, threshold: float = 0.03, share: float = 0.6, stop: bool = False, print_fn=print
+    ):
+        super().__init__()
+        self.threshold, self.share = float(threshold), float(share)
+        self.stop, self.print_fn = bool(stop), print_fn
+        self.trace = BatchTrace(keys=("d_fake",))
+        self.below, self.flagged = [], []
+
+    @property
+    def values(self) -> list:
+        """D(G(z)) of every batch so far."""
+        return self.trace.values["d_fake"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.trace.on_epoch_begin(epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.trace.on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        n = self.trace.counts[-1] if self.trace.counts else 0
+        if n:
+            self._judge(epoch, self.values[-n:])
+
+    def _judge(self, epoch: int, batch_values) -> None:
+        v = np.asarray(batch_values, float)
+        below = float(np.mean(v < self.threshold))
+        self.below.append(below)
+        if below >= self.share:
+            self.flagged.append(epoch)
+            self.print_fn(
+                f"BalanceMonitor: the discriminator won epoch {epoch + 1}: D(G(z)) was below "
+                f"{self.threshold:g} in {below:.0%} of its {len(v)} batches (mean {v.mean():.3f})"
+            )
+            if self.stop and self.model is not None:
+                self.model.stop_training = True
+
+    def replay(self, history: dict) -> list:
+        """Judge a stored history (the per-batch ``d_fake_batch`` that :func:`fit_gan` records,
+        split evenly into its epochs) as the monitor judges during training, e.g. for a model
+        loaded from a cache; returns the flagged epochs."""
+        batches = np.asarray(history["d_fake_batch"], float)
+        for epoch, chunk in enumerate(np.array_split(batches, len(history["d_fake"]))):
+            self._judge(epoch, chunk)
+        return self.flagged
+
+
+# ------------------------------------------------------------------------------------------
+# The book's face GAN: the recipe the tuning of chapter XIII arrived at
+# ------------------------------------------------------------------------------------------
+#: What the tuning changed from the DC-GAN defaults (each change measured in chapter XIII):
+#: data on [-1, 1] with a tanh generator, resize-convolutions against checkerboards,
+#: one-sided label smoothing.
+FACE_RECIPE = dict(output_activation="tanh", upsample="resize", label_smoothing=0.1)
+
+
+def face_gan_config(P, **overrides) -> GANConfig:
+    """The face GAN's config (``zoo.face_gan`` trains and caches it) for profile ``P``: :data:`FACE_RECIPE` at the profile's image
+    size, latent size and filters; ``overrides`` win."""
+    return config_from_profile(P, **{**FACE_RECIPE, **overrides})
+
+
+def face_gan_schedule(P) -> dict:
+    """Epochs and batch size of the face GAN for profile ``P``: the VAE's epochs, in batches
+    of 32 on the book's CPU (more updates per epoch than the VAE's 64; about 20 minutes for
+    the 15 book epochs on 2 cores) and the VAE's batch size elsewhere."""
+    return {
+        "epochs": P.epochs,
+        "batch_size": P.pick(ci=P.batch_size, book=32, full=P.batch_size),
+    }

@@ -189,14 +189,14 @@ def face_gan(
     track_quality: bool = False,
     **overrides,
 ) -> CachedModel:
-    """The trained face GAN for profile ``P`` (:func:`vaecourse.gan.face_gan_config`).
+    """The trained face GAN for profile ``P`` (:func:`~vaecourse.kit.fitting.face_gan_config`).
     ``overrides`` change the config (e.g. ``d_learning_rate=2e-3``) and give another cached
-    model; ``callbacks`` (e.g. a :class:`~vaecourse.gan.BalanceMonitor`) run only when it
+    model; ``callbacks`` (e.g. a :class:`~vaecourse.kit.fitting.BalanceMonitor`) run only when it
     trains.  ``track_quality`` measures the samples after every epoch
     (:func:`sample_quality`; the history gains ``sample_detected`` and ``sample_frechet``)
     and is part of the cache key."""
-    config = gan.face_gan_config(P, name=name, **overrides)
-    schedule = gan.face_gan_schedule(P)
+    config = fitting.face_gan_config(P, name=name, **overrides)
+    schedule = fitting.face_gan_schedule(P)
     epochs = epochs or schedule["epochs"]
     batch_size = batch_size or schedule["batch_size"]
     extra = {}
