@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from vaecourse import mechanisms, models, training
+from vaecourse.kit import gpu
 from vaecourse.models import VAEConfig
 from vaecourse.profiles import has_gpu
 
@@ -45,7 +46,7 @@ def test_fit_without_a_log_prints_nothing(capsys):
 
 @pytest.mark.skipif(has_gpu(), reason="checks the CPU no-op path")
 def test_gpu_options_are_noops_on_cpu():
-    applied = training.configure_gpu(memory_limit_mb=2048, mixed_precision=True, xla=True)
+    applied = gpu.configure_gpu(memory_limit_mb=2048, mixed_precision=True, xla=True)
     assert applied == {
         "gpus": 0,
         "memory_growth": False,

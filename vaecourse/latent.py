@@ -102,7 +102,7 @@ def log10_ball_over_cube(r: float, b: float, z_dim: int) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# Shape of the cloud: PCA, correlations
+# Shape of the cloud: PCA (summaries of a cloud: kit.latent_summary)
 # --------------------------------------------------------------------------------------
 @dataclass
 class PCA:
@@ -144,38 +144,6 @@ def pca(z) -> PCA:
     w, v = np.linalg.eigh(np.atleast_2d(cov))
     order = np.argsort(w)[::-1]
     return PCA(mean=mean, components=v[:, order].T, variances=np.clip(w[order], 0.0, None))
-
-
-def correlation_summary(z) -> dict:
-    """(chapter Curse II) How much the components move together: mean and max |correlation| off the diagonal."""
-    z = np.asarray(z, np.float64)
-    z = z[:, z.std(axis=0) > 0]  # a constant component has no correlation to speak of
-    c = np.corrcoef(z, rowvar=False)
-    off = np.abs(c[~np.eye(len(c), dtype=bool)])
-    off = off[np.isfinite(off)]
-    return {
-        "mean_abs_corr": float(off.mean()),
-        "max_abs_corr": float(off.max()),
-        "share_above_0.3": float(np.mean(off > 0.3)),
-    }
-
-
-def cloud_summary(z) -> dict:
-    """(chapter Curse II) The numbers the chapters quote about a cloud of codes."""
-    z = np.asarray(z, np.float64)
-    r = radii(z)
-    centre = z.mean(axis=0)
-    p = pca(z)
-    return {
-        "z_dim": z.shape[1],
-        "radius_mean": float(r.mean()),
-        "radius_std": float(r.std()),
-        "centre_offset": float(np.linalg.norm(centre)),
-        "radius_about_centre": float(radii(z, centre).mean()),
-        "mean_std_per_dim": float(z.std(axis=0).mean()),
-        "top1_explained": float(p.explained[0]),
-        "dims_for_90pct": int(np.searchsorted(np.cumsum(p.explained), 0.9) + 1),
-    }
 
 
 # --------------------------------------------------------------------------------------
