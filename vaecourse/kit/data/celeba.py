@@ -663,6 +663,116 @@ def _usable(folder, expect, source, names, n, quiet: bool = False) -> bool:
     return False
 
 
+def _label_texts(src):
+    """The attribute and partition files' text and the attribute file's name (None where the
+    source has no such file).  Read, and the attribute header checked, before any image is
+    decoded: a broken file fails in a second, not after the whole decode."""
+    attr_text = src.read_text(src.attr_file) if src.attr_file is not None else None
+    part_text = src.read_text(src.partition_file) if src.partition_file is not None else None
+    attr_name = src.describe(src.attr_file) if src.attr_file is not None else None
+    if attr_text is not None:
+        attribute_header(attr_text, file=attr_name)
+    return attr_text, part_text, attr_name
+
+
+def _decode_into(tmp, src, refs, size, workers, read_labels, progress, stop_after):
+    """Decode ``refs`` in batches of :data:`BATCH` (in ``workers`` processes) into a uint8
+    ``.npy`` memory map at ``tmp``, while ``read_labels`` runs in a thread.  Returns
+    ``(count, names, skipped, modes, labels, parts)``: the images kept, their names in the
+    order stored, the skipped files with reasons, the converted colour modes, and what
+    ``read_labels`` returned.  ``stop_after`` (tests) raises ``KeyboardInterrupt`` after that
+    many batches, as a Ctrl-C would."""
+    from .parallel import process_pool
+
+    total = len(refs)
+    jobs = [
+        (
+            str(src.zip_path) if src.zip_path else None,
+            [str(r) for _, r in refs[i : i + BATCH]],
+            size,
+        )
+        for i in range(0, total, BATCH)
+    ]
+    names, skipped, modes = [], [], {}
+    bar = _progress(total, progress)
+    images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(total, size, size, 3))
+    count = 0
+
+    def take(j, result):
+        nonlocal count
+        arr, kept, skip, mode_counts = result
+        base = j * BATCH
+        images[count : count + len(kept)] = arr  # noqa: F821 (the memmap above; ruff sees its later del)
+        count += len(kept)
+        names.extend(refs[base + k][0] for k in kept)
+        skipped.extend((refs[base + k][0], reason, detail) for k, reason, detail in skip)
+        for m, c in mode_counts.items():
+            modes[m] = modes.get(m, 0) + c
+        bar.update(len(kept) + len(skip))
+        if stop_after is not None and j + 1 >= stop_after:
+            raise KeyboardInterrupt("stopped by _stop_after (test)")
+
+    try:
+        with process_pool(workers) as pool, ThreadPoolExecutor(1) as side:
+            pending = side.submit(read_labels)
+            for j, result in enumerate(pool.imap(_decode_job, jobs)):
+                take(j, result)
+            labels, parts = pending.result()
+    finally:
+        bar.close()
+    images.flush()
+    del images
+    return count, names, skipped, modes, labels, parts
+
+
+def _label_arrays(names, labels, parts):
+    """``(attrs, partition, missing)`` for the stored images ``names``: +1/-1 attributes (0
+    where the attribute file has no row, counted in ``missing``) and the partition (-1 where
+    unknown)."""
+    attrs = np.zeros((len(names), N_ATTRS), np.int8)
+    missing = 0
+    for i, name in enumerate(names):
+        row = labels.rows.get(name) if labels else None
+        if row is None:
+            missing += 1  # unknown stays 0
+        else:
+            attrs[i] = row
+    partition = np.full(len(names), -1, np.int8)
+    if parts:
+        for i, name in enumerate(names):
+            partition[i] = parts.rows.get(name, -1)
+    return attrs, partition, missing
+
+
+def _write_labels(folder, attrs, partition, names, skipped) -> None:
+    """The prepared set's label files, each written atomically."""
+    with atomic_path(folder / "attrs.npy") as tmp:
+        np.save(tmp, attrs)
+    with atomic_path(folder / "partition.npy") as tmp:
+        np.save(tmp, partition)
+    with atomic_path(folder / "names.txt") as tmp:
+        Path(tmp).write_text("\n".join(names) + "\n")
+    with atomic_path(folder / "skipped.txt") as tmp:
+        Path(tmp).write_text("".join(f"{n}\t{r}\t{d}\n" for n, r, d in skipped))
+
+
+def _preparation_report(src, skipped, modes, labels, missing) -> dict:
+    """What the manifest reports about a preparation: skipped files, converted colour modes,
+    ignored files, and how the label files matched the images."""
+    return {
+        "skipped": _counts(skipped),
+        "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
+        "ignored_files": src.ignored,
+        "attributes": {
+            "file": _report_name(src.attr_file),
+            "images_without_row": missing,
+            "rows_without_image": labels.not_kept if labels else 0,
+            **(labels.problems if labels else {}),
+        },
+        "partition_file": _report_name(src.partition_file),
+    }
+
+
 def prepare_celeba(
     size: int = 96,
     n: int | None = None,
@@ -696,14 +806,7 @@ def prepare_celeba(
             f"none of the {len(names):,} selected CelebA files is in {src.origin}.\n{HOW_TO_GET}"
         )
     total = len(refs)
-
-    # the label files are read and their header checked before any image is decoded: a
-    # broken file fails in a second, not after the whole decode
-    attr_text = src.read_text(src.attr_file) if src.attr_file is not None else None
-    part_text = src.read_text(src.partition_file) if src.partition_file is not None else None
-    attr_name = src.describe(src.attr_file) if src.attr_file is not None else None
-    if attr_text is not None:
-        attribute_header(attr_text, file=attr_name)
+    attr_text, part_text, attr_name = _label_texts(src)
 
     def read_labels():
         # runs in a thread while the worker processes decode: the main process only waits
@@ -714,7 +817,7 @@ def prepare_celeba(
             parse_partitions(part_text, keep=keep) if part_text is not None else None,
         )
 
-    from .parallel import cpu_workers, process_pool
+    from .parallel import cpu_workers
 
     workers = cpu_workers() if workers is None else max(1, int(workers))
     if total < 2 * BATCH:
@@ -725,47 +828,11 @@ def prepare_celeba(
             return folder  # another process prepared it while this one waited
         store.start(folder)
         store.check_free_space(folder, total * size * size * 3 + total * (N_ATTRS + 1))
-        jobs = [
-            (
-                str(src.zip_path) if src.zip_path else None,
-                [str(r) for _, r in refs[i : i + BATCH]],
-                size,
-            )
-            for i in range(0, total, BATCH)
-        ]
-        names, skipped, modes = [], [], {}
         t0 = time.perf_counter()
-        bar = _progress(total, progress)
         with atomic_path(folder / "images.npy") as tmp:
-            images = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.uint8, shape=(total, size, size, 3)
+            count, names, skipped, modes, labels, parts = _decode_into(
+                tmp, src, refs, size, workers, read_labels, progress, _stop_after
             )
-            count = 0
-
-            def take(j, result):
-                nonlocal count
-                arr, kept, skip, mode_counts = result
-                base = j * BATCH
-                images[count : count + len(kept)] = arr  # noqa: F821 (the memmap above; ruff sees its later del)
-                count += len(kept)
-                names.extend(refs[base + k][0] for k in kept)
-                skipped.extend((refs[base + k][0], reason, detail) for k, reason, detail in skip)
-                for m, c in mode_counts.items():
-                    modes[m] = modes.get(m, 0) + c
-                bar.update(len(kept) + len(skip))
-                if _stop_after is not None and j + 1 >= _stop_after:
-                    raise KeyboardInterrupt("stopped by _stop_after (test)")
-
-            try:
-                with process_pool(workers) as pool, ThreadPoolExecutor(1) as side:
-                    pending = side.submit(read_labels)
-                    for j, result in enumerate(pool.imap(_decode_job, jobs)):
-                        take(j, result)
-                    labels, parts = pending.result()
-            finally:
-                bar.close()
-            images.flush()
-            del images
             if count == 0:
                 raise CelebAError(
                     f"none of the {total} image files in {src.origin} could "
@@ -774,39 +841,8 @@ def prepare_celeba(
             if count < total:  # shrink: the header holds the shape
                 _truncate_npy(tmp, count, (size, size, 3))
         seconds = time.perf_counter() - t0
-
-        attrs = np.zeros((count, N_ATTRS), np.int8)
-        missing = 0
-        for i, name in enumerate(names):
-            row = labels.rows.get(name) if labels else None
-            if row is None:
-                missing += 1  # unknown stays 0
-            else:
-                attrs[i] = row
-        partition = np.full(count, -1, np.int8)
-        if parts:
-            for i, name in enumerate(names):
-                partition[i] = parts.rows.get(name, -1)
-        with atomic_path(folder / "attrs.npy") as tmp:
-            np.save(tmp, attrs)
-        with atomic_path(folder / "partition.npy") as tmp:
-            np.save(tmp, partition)
-        with atomic_path(folder / "names.txt") as tmp:
-            Path(tmp).write_text("\n".join(names) + "\n")
-        with atomic_path(folder / "skipped.txt") as tmp:
-            Path(tmp).write_text("".join(f"{n}\t{r}\t{d}\n" for n, r, d in skipped))
-        report = {
-            "skipped": _counts(skipped),
-            "converted_modes": {m: c for m, c in modes.items() if m != "RGB"},
-            "ignored_files": src.ignored,
-            "attributes": {
-                "file": _report_name(src.attr_file),
-                "images_without_row": missing,
-                "rows_without_image": labels.not_kept if labels else 0,
-                **(labels.problems if labels else {}),
-            },
-            "partition_file": _report_name(src.partition_file),
-        }
+        attrs, partition, missing = _label_arrays(names, labels, parts)
+        _write_labels(folder, attrs, partition, names, skipped)
         manifest = store.finish(
             folder,
             ["images.npy", "attrs.npy", "partition.npy", "names.txt", "skipped.txt"],
@@ -818,7 +854,7 @@ def prepare_celeba(
                 zip=str(src.zip_path) if src.zip_path else None,
                 resample="bilinear",
                 attr_names=list(ATTR_NAMES),
-                report=report,
+                report=_preparation_report(src, skipped, modes, labels, missing),
                 seconds=round(seconds, 2),
                 images_per_second=round(total / seconds, 1) if seconds > 0 else None,
                 sources=_source_state(src, refs),
