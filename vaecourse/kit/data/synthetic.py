@@ -118,11 +118,16 @@ def _lerp_palette(palette, t):
 
 
 # ----------------------------------------------------------------------------- the faces
-def _draw_params(rng, b):
-    """Draw every random choice for ``b`` faces; returns (params dict, attrs (b, 40))."""
+def _samplers(rng, b):
+    """``u(lo, hi)``: ``b`` uniform float32 draws; ``bern(p)``: ``b`` Bernoulli draws."""
     u = lambda lo, hi: rng.uniform(lo, hi, b).astype(np.float32)  # noqa: E731
     bern = lambda p: rng.random(b) < p  # noqa: E731
-    p = {}
+    return u, bern
+
+
+def _draw_head(rng, b, p, f):
+    """Sex and age, the face's shape, placement and pose, the skin."""
+    u, bern = _samplers(rng, b)
     male = bern(0.42)
     young = bern(0.76)
     p["male"], p["young"] = male, young
@@ -152,6 +157,13 @@ def _draw_params(rng, b):
     skin_t = rng.random(b) ** 1.25
     pale = skin_t < 0.10
     p["skin"] = _lerp_palette(_SKIN, skin_t) * u(0.96, 1.04)[:, None]
+    f.update(male=male, young=young, chubby=chubby, oval=oval, double_chin=double_chin, pale=pale)
+
+
+def _draw_hair(rng, b, p, f):
+    """Hair (colour family, baldness, length, bangs, waves) and facial hair."""
+    u, bern = _samplers(rng, b)
+    male, young = f["male"], f["young"]
     # hair
     probs = np.where(male[:, None], _HAIR_P_MALE, _HAIR_P_FEMALE)
     probs = np.where(~young[:, None], probs * np.array([1, 1, 1, 8, 1, 1]), probs)
@@ -178,6 +190,26 @@ def _draw_params(rng, b):
     mustache = male & bern(np.where(beard, 0.75, 0.06))
     shadow5 = male & ~beard & ~goatee & bern(0.30)
     sideburns = male & ~bald & bern(np.where(beard, 0.7, 0.08))
+    f.update(
+        fam=fam,
+        bald=bald,
+        receding=receding,
+        long_hair=long_hair,
+        bangs=bangs,
+        wavy=wavy,
+        straight=straight,
+        beard=beard,
+        goatee=goatee,
+        mustache=mustache,
+        shadow5=shadow5,
+        sideburns=sideburns,
+    )
+
+
+def _draw_features(rng, b, p, f):
+    """Eyes, brows, nose and mouth."""
+    u, bern = _samplers(rng, b)
+    male, young = f["male"], f["young"]
     # eyes, brows, nose, mouth
     narrow = bern(0.12)
     p["eye_w"] = u(0.062, 0.080)
@@ -202,6 +234,24 @@ def _draw_params(rng, b):
     p["lip_h"] = u(0.018, 0.026) * np.where(big_lips, 1.5, 1.0)
     p["smile"] = u(0.03, 0.05)
     high_cheek = bern(np.where(smiling, 0.75, 0.15))
+    f.update(
+        narrow=narrow,
+        bags=bags,
+        arched=arched,
+        bushy=bushy,
+        big_nose=big_nose,
+        pointy=pointy,
+        smiling=smiling,
+        mouth_open=mouth_open,
+        big_lips=big_lips,
+        high_cheek=high_cheek,
+    )
+
+
+def _draw_makeup_and_accessories(rng, b, p, f):
+    """Make-up, glasses, hats, jewellery, neckties, clothes."""
+    u, bern = _samplers(rng, b)
+    male = f["male"]
     # make-up (worn by women in this set, as mostly labelled in CelebA)
     makeup = ~male & bern(0.60)
     lipstick = ~male & (makeup | bern(0.15))
@@ -244,6 +294,21 @@ def _draw_params(rng, b):
         np.array([0.85, 0.70, 0.30], np.float32),
         np.array([0.82, 0.82, 0.86], np.float32),
     )
+    f.update(
+        makeup=makeup,
+        lipstick=lipstick,
+        rosy=rosy,
+        glasses=glasses,
+        hat=hat,
+        earrings=earrings,
+        necklace=necklace,
+        necktie=necktie,
+    )
+
+
+def _draw_scene(rng, b, p, f):
+    """Background gradient, clutter, light, blur, noise."""
+    u, bern = _samplers(rng, b)
     # scene: background gradient, clutter, light, blur, noise
     # muted colours: a random colour pulled towards a random grey
     grey = rng.uniform(0.15, 0.85, (b, 1))
@@ -263,83 +328,97 @@ def _draw_params(rng, b):
     p["blurry"] = blurry
     p["soft"] = u(0.0, 0.6)
     p["noise"] = u(0.0, 0.025)
-    # "Attractive" is as subjective here as in CelebA: a label made of other choices.
-    attractive = young & ~blurry & ~bags & ~chubby & bern(0.75)
+    f.update(blurry=blurry)
 
+
+def _labels_and_flags(p, f, b):
+    """The CelebA attributes (+1/-1) of the drawn choices ``f``, and the renderer's flags:
+    ``p`` with the choices it paints."""
     flags = dict(p)
     a = np.full((b, N_ATTRS), -1, np.int8)
     labels = {
-        "5_o_Clock_Shadow": shadow5,
-        "Arched_Eyebrows": arched,
-        "Attractive": attractive,
-        "Bags_Under_Eyes": bags,
-        "Bald": bald,
-        "Bangs": bangs,
-        "Big_Lips": big_lips,
-        "Big_Nose": big_nose,
-        "Blurry": blurry,
-        "Bushy_Eyebrows": bushy,
-        "Chubby": chubby,
-        "Double_Chin": double_chin,
-        "Eyeglasses": glasses,
-        "Goatee": goatee,
-        "Heavy_Makeup": makeup,
-        "High_Cheekbones": high_cheek,
-        "Male": male,
-        "Mouth_Slightly_Open": mouth_open,
-        "Mustache": mustache,
-        "Narrow_Eyes": narrow,
-        "No_Beard": ~(beard | goatee),
-        "Oval_Face": oval,
-        "Pale_Skin": pale,
-        "Pointy_Nose": pointy,
-        "Receding_Hairline": receding,
-        "Rosy_Cheeks": rosy,
-        "Sideburns": sideburns,
-        "Smiling": smiling,
-        "Straight_Hair": straight,
-        "Wavy_Hair": wavy,
-        "Wearing_Earrings": earrings,
-        "Wearing_Hat": hat,
-        "Wearing_Lipstick": lipstick,
-        "Wearing_Necklace": necklace,
-        "Wearing_Necktie": necktie,
-        "Young": young,
+        "5_o_Clock_Shadow": f["shadow5"],
+        "Arched_Eyebrows": f["arched"],
+        "Attractive": f["attractive"],
+        "Bags_Under_Eyes": f["bags"],
+        "Bald": f["bald"],
+        "Bangs": f["bangs"],
+        "Big_Lips": f["big_lips"],
+        "Big_Nose": f["big_nose"],
+        "Blurry": f["blurry"],
+        "Bushy_Eyebrows": f["bushy"],
+        "Chubby": f["chubby"],
+        "Double_Chin": f["double_chin"],
+        "Eyeglasses": f["glasses"],
+        "Goatee": f["goatee"],
+        "Heavy_Makeup": f["makeup"],
+        "High_Cheekbones": f["high_cheek"],
+        "Male": f["male"],
+        "Mouth_Slightly_Open": f["mouth_open"],
+        "Mustache": f["mustache"],
+        "Narrow_Eyes": f["narrow"],
+        "No_Beard": ~(f["beard"] | f["goatee"]),
+        "Oval_Face": f["oval"],
+        "Pale_Skin": f["pale"],
+        "Pointy_Nose": f["pointy"],
+        "Receding_Hairline": f["receding"],
+        "Rosy_Cheeks": f["rosy"],
+        "Sideburns": f["sideburns"],
+        "Smiling": f["smiling"],
+        "Straight_Hair": f["straight"],
+        "Wavy_Hair": f["wavy"],
+        "Wearing_Earrings": f["earrings"],
+        "Wearing_Hat": f["hat"],
+        "Wearing_Lipstick": f["lipstick"],
+        "Wearing_Necklace": f["necklace"],
+        "Wearing_Necktie": f["necktie"],
+        "Young": f["young"],
     }
     for fam_i, (_, _, name) in enumerate(_HAIR):
         if name:
-            labels[name] = (fam == fam_i) & ~bald
+            labels[name] = (f["fam"] == fam_i) & ~f["bald"]
     for name, val in labels.items():
         a[:, _A[name]] = np.where(val, 1, -1)
     flags.update(
-        beard=beard,
-        goatee=goatee,
-        mustache=mustache,
-        shadow5=shadow5,
-        sideburns=sideburns,
-        bald=bald,
-        receding=receding,
-        long_hair=long_hair,
-        bangs=bangs,
-        wavy=wavy,
-        narrow=narrow,
-        bags=bags,
-        arched=arched,
-        bushy=bushy,
-        pointy=pointy,
-        smiling=smiling,
-        mouth_open=mouth_open,
-        high_cheek=high_cheek,
-        makeup=makeup,
-        rosy=rosy,
-        glasses=glasses,
-        hat=hat,
-        earrings=earrings,
-        necklace=necklace,
-        necktie=necktie,
-        double_chin=double_chin,
+        beard=f["beard"],
+        goatee=f["goatee"],
+        mustache=f["mustache"],
+        shadow5=f["shadow5"],
+        sideburns=f["sideburns"],
+        bald=f["bald"],
+        receding=f["receding"],
+        long_hair=f["long_hair"],
+        bangs=f["bangs"],
+        wavy=f["wavy"],
+        narrow=f["narrow"],
+        bags=f["bags"],
+        arched=f["arched"],
+        bushy=f["bushy"],
+        pointy=f["pointy"],
+        smiling=f["smiling"],
+        mouth_open=f["mouth_open"],
+        high_cheek=f["high_cheek"],
+        makeup=f["makeup"],
+        rosy=f["rosy"],
+        glasses=f["glasses"],
+        hat=f["hat"],
+        earrings=f["earrings"],
+        necklace=f["necklace"],
+        necktie=f["necktie"],
+        double_chin=f["double_chin"],
     )
     return flags, a
+
+
+def _draw_params(rng, b):
+    """Draw every random choice for ``b`` faces; returns (params dict, attrs (b, 40)).  The
+    steps draw in this order from one generator: a set's faces depend on it."""
+    p, f = {}, {}
+    for draw in (_draw_head, _draw_hair, _draw_features, _draw_makeup_and_accessories, _draw_scene):
+        draw(rng, b, p, f)
+    # "Attractive" is as subjective here as in CelebA: a label made of other choices.
+    f["attractive"] = f["young"] & ~f["blurry"] & ~f["bags"] & ~f["chubby"] & (rng.random(b) < 0.75)
+    return _labels_and_flags(p, f, b)
 
 
 class _Scene:
@@ -442,19 +521,18 @@ def _subset(mask):
     return idx if idx.size else None
 
 
-def _render_chunk(p, height, width, frame, rng):
-    """Render one chunk of faces described by ``p``; returns float32 (b, h, w, 3) in [0, 1].
+def _wave(X, Y, qi):
+    """Wavy hair: a ripple on the outline of hair shapes."""
+    return 0.022 * np.sin(28 * X + qi.phase) * np.cos(18 * Y) * qi.wavy
 
-    ``frame`` = (x0, y0, side) in pixels: the square that the design's [-1, 1]^2 maps to
-    (the whole image for square output; the crop box for a made-up CelebA image).
-    """
-    f32 = np.float32
-    S = _Scene(p, height, width, frame)
-    b = S.b
-    ALL = slice(None)
+
+def _head_hair(X, Y, qi):
+    return _ellipse(X, Y + 0.10, qi.A * 1.12 * qi.volume, qi.Bh * 1.06 * qi.volume)
+
+
+def _paint_background(S, p):
+    """A two-colour gradient, then soft boxes and blobs (clutter)."""
     img = S.img
-
-    # --- background: a two-colour gradient, then soft boxes and blobs (clutter)
     u, v = S.image_coords(slice(None), slice(None))
     ang = _c(p["bg_angle"])
     t = np.clip(0.5 + 0.5 * (u * np.cos(ang) + v * np.sin(ang)), 0, 1)
@@ -479,12 +557,14 @@ def _render_chunk(p, height, width, frame, rng):
         )
         S.paint(idx, rs, cs, 0.7 * _cover(d, 3 * S.pw_img), p["clutter_col"][idx, k])
 
-    q = _Q(p, ALL)
-    A, Bh, s = p["A"], p["Bh"], p["scale"]
-    # features move sideways with yaw by this much (design units of the face frame)
-    shift_all = p["A"] * 0.22 * p["yaw"]
 
-    # --- shoulders (upright: the body does not roll with the head), neck, clothes
+def _paint_body(S, p):
+    """Shoulders (upright: the body does not roll with the head), neck and clothes, with a
+    necktie or a necklace."""
+    f32, ALL = np.float32, slice(None)
+    q = _Q(p, ALL)
+    Bh, s = p["Bh"], p["scale"]
+
     bx = p["cx"] - 0.1 * p["yaw"]
     by = p["cy"] + s * (Bh + 0.48)  # the body starts just below the chin
     rs, cs = S._slices(
@@ -524,15 +604,10 @@ def _render_chunk(p, height, width, frame, rng):
             ring = np.maximum(ring, -(Yi - (qi.Bh + 0.10)))
             S.paint(idx, rs, cs, _cover(ring, pw[idx]), qi["metal"])
 
-    def wave(X, Y, qi):
-        """Wavy hair: a ripple on the outline of hair shapes."""
-        return 0.022 * np.sin(28 * X + qi.phase) * np.cos(18 * Y) * qi.wavy
 
-    def head_hair(X, Y, qi):
-        return _ellipse(X, Y + 0.10, qi.A * 1.12 * qi.volume, qi.Bh * 1.06 * qi.volume)
-
-    top = -(Bh * 1.06 * p["volume"] + 0.16)  # highest hair point (face frame)
-    # --- long hair behind the head
+def _paint_long_hair(S, p, top):
+    """Long hair behind the head (``top``: the highest hair point in the face frame)."""
+    A, Bh = p["A"], p["Bh"]
     idx = _subset(p["long_hair"])
     if idx is not None:
         qi = _Q(p, idx)
@@ -541,11 +616,19 @@ def _render_chunk(p, height, width, frame, rng):
         X, Y = S.face_coords(idx, rs, cs)
         back = np.maximum(np.abs(X) - qi.A * 1.22 * qi.volume, Y - (qi.Bh + qi.hair_len))
         back = np.maximum(back, -(Y + 0.05))
-        back = np.minimum(back, head_hair(X, Y, qi) - 0.03) + wave(X, Y, qi)
+        back = np.minimum(back, _head_hair(X, Y, qi) - 0.03) + _wave(X, Y, qi)
         shade = 0.82 + 0.03 * np.sin(70 * X + 3 * Y + qi.phase)
         S.paint(idx, rs, cs, _cover(back, S.pw_img / qi.scale), qi["hair"], shade)
 
-    # --- ears, with earrings
+
+def _paint_ears(S, p):
+    """Ears, with earrings."""
+    f32, ALL = np.float32, slice(None)
+    q = _Q(p, ALL)
+    A, Bh = p["A"], p["Bh"]
+    # features move sideways with yaw by this much (design units of the face frame)
+    shift_all = p["A"] * 0.22 * p["yaw"]
+
     for side in (-1, 1):
         ex = side * A * (0.97 - 0.25 * np.maximum(0, side * p["yaw"])) + 0.1 * shift_all
         rs, cs = S.face_window(ALL, ex - 0.08, ex + 0.08, -Bh * 0.25, Bh * 0.5)
@@ -560,7 +643,64 @@ def _render_chunk(p, height, width, frame, rng):
             )
             S.paint(idx, rs, cs, _cover(ring, pw[idx]), p["metal"][idx])
 
-    # --- the face and everything on it share one window
+
+class _FaceWindow:
+    """The window the face and everything on it share: face-frame coordinates ``X``, ``Y``,
+    the pixel width ``pw`` and the sideways ``shift`` of features with yaw over it, the face's
+    outline ``face``; :meth:`feature` cuts out the sub-window of one feature."""
+
+    def __init__(self, S, p, rs, cs, X, Y, pw, shift, face):
+        self.S, self.p, self.rs, self.cs = S, p, rs, cs
+        self.X, self.Y, self.pw, self.shift, self.face = X, Y, pw, shift, face
+
+    def part(self, mask, ylo, yhi, xlo=None, xhi=None):
+        """Sub-window (and its images) for a feature: a box in the face frame."""
+        A = self.p["A"]
+        idx = slice(None) if mask is None else _subset(mask)
+        if idx is None:
+            return None
+        ii = slice(None) if mask is None else idx
+        sel = lambda a: a[ii] if np.ndim(a) else a  # noqa: E731
+        xl = -A[ii] * 1.3 if xlo is None else sel(xlo)
+        xh = A[ii] * 1.3 if xhi is None else sel(xhi)
+        rs2, cs2 = self.S.face_window(ii, xl, xh, sel(ylo), sel(yhi))
+        return idx, rs2, cs2
+
+    def local(self, arr, idx, rs2, cs2):
+        """Cut a window-wide array down to a feature's images and sub-window."""
+        if arr.shape[1:] == (1, 1):  # a per-image parameter
+            return arr[idx]
+        r0, c0 = rs2.start - self.rs.start, cs2.start - self.cs.start
+        r0, c0 = max(r0, 0), max(c0, 0)
+        return arr[idx, r0 : r0 + (rs2.stop - rs2.start), c0 : c0 + (cs2.stop - cs2.start)]
+
+    def clamp(self, rs2, cs2):
+        """Keep a sub-window inside the face window (the arrays only cover that)."""
+        rs, cs = self.rs, self.cs
+        return (
+            slice(max(rs2.start, rs.start), min(rs2.stop, rs.stop)),
+            slice(max(cs2.start, cs.start), min(cs2.stop, cs.stop)),
+        )
+
+    def feature(self, mask, ylo, yhi, xlo=None, xhi=None):
+        """``(idx, rows, cols, L, q)`` of the images ``mask`` selects (all for None) over the
+        feature's box, ``L`` cutting window-wide arrays down to it; None when nothing shows."""
+        got = self.part(mask, ylo, yhi, xlo, xhi)
+        if got is None:
+            return None
+        idx, rs2, cs2 = got
+        rs2, cs2 = self.clamp(rs2, cs2)
+        if rs2.start >= rs2.stop or cs2.start >= cs2.stop:
+            return None
+        L = lambda arr: self.local(arr, idx, rs2, cs2)  # noqa: E731
+        return idx, rs2, cs2, L, _Q(self.p, idx)
+
+
+def _paint_face(S, p, top) -> _FaceWindow:
+    """The face's skin, shaded; returns the window the features are painted in."""
+    ALL = slice(None)
+    q = _Q(p, ALL)
+    A, Bh = p["A"], p["Bh"]
     rs, cs = S.face_window(ALL, -A * 1.3, A * 1.3, top, Bh + 0.05)
     X, Y = S.face_coords(ALL, rs, cs)
     pw = S.pw_img / q.scale
@@ -574,45 +714,14 @@ def _render_chunk(p, height, width, frame, rng):
     r2 = (Xf / q.A) ** 2 + (Y / q.Bh) ** 2
     shade = 1.04 - 0.10 * r2 + lk * light * X / q.A - 0.08 * q.yaw * X / q.A
     S.paint(ALL, rs, cs, _cover(face, pw), skin, shade)
+    return _FaceWindow(S, p, rs, cs, X, Y, pw, shift, face)
 
-    def part(mask, ylo, yhi, xlo=None, xhi=None):
-        """Sub-window (and its images) for a feature: a box in the face frame."""
-        idx = ALL if mask is None else _subset(mask)
-        if idx is None:
-            return None
-        ii = slice(None) if mask is None else idx
-        sel = lambda a: a[ii] if np.ndim(a) else a  # noqa: E731
-        xl = -A[ii] * 1.3 if xlo is None else sel(xlo)
-        xh = A[ii] * 1.3 if xhi is None else sel(xhi)
-        rs2, cs2 = S.face_window(ii, xl, xh, sel(ylo), sel(yhi))
-        return idx, rs2, cs2
 
-    def local(arr, idx, rs2, cs2):
-        """Cut a window-wide array down to a feature's images and sub-window."""
-        if arr.shape[1:] == (1, 1):  # a per-image parameter
-            return arr[idx]
-        r0, c0 = rs2.start - rs.start, cs2.start - cs.start
-        r0, c0 = max(r0, 0), max(c0, 0)
-        return arr[idx, r0 : r0 + (rs2.stop - rs2.start), c0 : c0 + (cs2.stop - cs2.start)]
-
-    def clamp(rs2, cs2):
-        """Keep a sub-window inside the face window (the arrays only cover that)."""
-        return (
-            slice(max(rs2.start, rs.start), min(rs2.stop, rs.stop)),
-            slice(max(cs2.start, cs.start), min(cs2.stop, cs.stop)),
-        )
-
-    def feature(mask, ylo, yhi, xlo=None, xhi=None):
-        got = part(mask, ylo, yhi, xlo, xhi)
-        if got is None:
-            return None
-        idx, rs2, cs2 = got
-        rs2, cs2 = clamp(rs2, cs2)
-        if rs2.start >= rs2.stop or cs2.start >= cs2.stop:
-            return None
-        L = lambda arr: local(arr, idx, rs2, cs2)  # noqa: E731
-        return idx, rs2, cs2, L, _Q(p, idx)
-
+def _paint_chin_and_cheeks(F):
+    """A double chin's crease; a highlight for high cheekbones, pink for rosy cheeks."""
+    f32 = np.float32
+    p, S, Bh, X, Y, pw, shift = F.p, F.S, F.p["Bh"], F.X, F.Y, F.pw, F.shift
+    feature = F.feature
     got = feature(p["double_chin"], Bh * 0.5, Bh * 1.2)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -638,7 +747,12 @@ def _render_chunk(p, height, width, frame, rng):
             # soft edges are set in face units, so they look alike at every size
             S.paint(idx, r2_, c2_, alpha * _cover(d, np.maximum(pwi, f32(0.12))), col)
 
-    # --- facial hair: stubble, full beard, goatee, moustache, sideburns
+
+def _paint_facial_hair(F):
+    """Stubble, full beard, goatee and sideburns."""
+    f32 = np.float32
+    p, S, Bh, X, Y, pw, shift = F.p, F.S, F.p["Bh"], F.X, F.Y, F.pw, F.shift
+    face, feature = F.face, F.feature
     for key, alpha, grey in (("shadow5", 0.28, True), ("beard", 0.95, False)):
         got = feature(p[key], -0.3, Bh + 0.05)
         if not got:
@@ -647,7 +761,7 @@ def _render_chunk(p, height, width, frame, rng):
         Xi, Yi = L(X), L(Y)
         zone = np.maximum(L(face) - 0.004, -(Yi - (qi.mouth_y - 0.10 - 0.25 * (Xi / qi.A) ** 2)))
         col = np.full((idx.size, 3), 0.25, f32) if grey else qi["hair"] * 0.9
-        S.paint(idx, r2_, c2_, alpha * _cover(zone + 0.6 * wave(Xi, Yi, qi), 2 * L(pw)), col)
+        S.paint(idx, r2_, c2_, alpha * _cover(zone + 0.6 * _wave(Xi, Yi, qi), 2 * L(pw)), col)
     got = feature(p["goatee"], 0.1, Bh + 0.05)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -660,7 +774,12 @@ def _render_chunk(p, height, width, frame, rng):
         d = np.maximum(np.abs(np.abs(Xi) - qi.A * 0.9) - qi.A * 0.09, np.abs(Yi + 0.02) - 0.13)
         S.paint(idx, r2_, c2_, _cover(np.maximum(d, L(face) - 0.01), L(pw)), qi["hair"] * 0.9)
 
-    # --- eyes (make-up, bags, sclera, iris, pupil, lid line) and brows
+
+def _paint_eyes(F):
+    """Eyes (make-up, bags, sclera, iris, pupil, lid line) and brows."""
+    f32, ALL = np.float32, slice(None)
+    p, S, X, Y, pw, shift = F.p, F.S, F.X, F.Y, F.pw, F.shift
+    skin, feature = p["skin"], F.feature
     got = feature(None, -0.28, 0.1)
     idx, r2_, c2_, L, qe = got
     Xe, Ye, pwe, she = L(X), L(Y), L(pw), L(shift)
@@ -701,7 +820,12 @@ def _render_chunk(p, height, width, frame, rng):
         brow_col = np.where(p["bald"][:, None], np.full_like(skin, 0.3), p["hair"] * 0.8)
         S.paint(ALL, r2_, c2_, 0.95 * _cover(brow, pwe), brow_col)
 
-    # --- nose: a shadow along one side, the tip, nostrils
+
+def _paint_nose(F):
+    """A shadow along one side of the nose, the tip, nostrils."""
+    f32, ALL = np.float32, slice(None)
+    p, S, X, Y, pw, shift = F.p, F.S, F.X, F.Y, F.pw, F.shift
+    skin, feature = p["skin"], F.feature
     idx, r2_, c2_, L, qn = feature(None, -0.05, 0.25)
     Xn, Yn, pwn, shn = L(X), L(Y), L(pw), L(shift)
     nl, nw = qn.nose_len, qn.nose_w
@@ -718,7 +842,12 @@ def _render_chunk(p, height, width, frame, rng):
         nostril = _ellipse(nx - side * nw * 0.7, Yn - nl - 0.006, nw * 0.42, f32(0.011))
         S.paint(ALL, r2_, c2_, 0.7 * _cover(nostril, pwn), skin * 0.45)
 
-    # --- mouth: lips bent into a smile, an opening with teeth, a seam, a moustache
+
+def _paint_mouth(F):
+    """Lips bent into a smile, an opening with teeth, a seam, a moustache."""
+    f32, ALL = np.float32, slice(None)
+    p, S, X, Y, pw, shift = F.p, F.S, F.X, F.Y, F.pw, F.shift
+    skin, feature = p["skin"], F.feature
     idx, r2_, c2_, L, qm = feature(None, 0.1, 0.45)
     mx = L(X) - L(shift)
     my = L(Y) - qm.mouth_y
@@ -751,10 +880,14 @@ def _render_chunk(p, height, width, frame, rng):
             f32(0.027),
         )
         d = np.maximum(d, np.abs(Xi) - mw[ms] * 1.1)
-        wav = wave(L(X)[ms], L(Y)[ms], qi)
+        wav = _wave(L(X)[ms], L(Y)[ms], qi)
         S.paint(ms, r2_, c2_, 0.95 * _cover(d + 0.4 * wav, pwm[ms]), qi["hair"] * 0.85)
 
-    # --- hair on top of the head: hairline (higher when receding), bangs, waves
+
+def _paint_top_hair(F, top):
+    """Hair on top of the head (hairline higher when receding, bangs, waves), or a bald head's fringe."""
+    p, S, X, Y, pw = F.p, F.S, F.X, F.Y, F.pw
+    feature = F.feature
     got = feature(~p["bald"], top, 0.25)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -767,7 +900,7 @@ def _render_chunk(p, height, width, frame, rng):
             -10,
         )
         line = np.maximum(line, bang)
-        cap = np.maximum(head_hair(Xi, Yi, qi), Yi - line) + wave(Xi, Yi, qi)
+        cap = np.maximum(_head_hair(Xi, Yi, qi), Yi - line) + _wave(Xi, Yi, qi)
         strands = 0.95 + 0.05 * np.sin(55 * Xi + 9 * Yi + qi.phase)
         shade = strands * (
             1 + 0.6 * qi.light_k * qi.light * Xi / qi.A - 0.15 * (Yi + qi.Bh) / qi.Bh
@@ -781,7 +914,12 @@ def _render_chunk(p, height, width, frame, rng):
         ring = np.maximum(ring, np.abs(Yi + 0.03) - 0.12)
         S.paint(idx, r2_, c2_, 0.9 * _cover(ring, L(pw)), qi["hair"] * 0.95)
 
-    # --- glasses: two frames, a bridge, arms; sunglasses get dark lenses
+
+def _paint_glasses(F):
+    """Glasses: two frames, a bridge, arms; sunglasses get dark lenses."""
+    f32 = np.float32
+    p, S, X, Y, pw, shift = F.p, F.S, F.X, F.Y, F.pw, F.shift
+    feature = F.feature
     got = feature(p["glasses"], -0.2, 0.1)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -811,7 +949,12 @@ def _render_chunk(p, height, width, frame, rng):
         )
         S.paint(idx, r2_, c2_, _cover(rims, pwi), qi["frame"])
 
-    # --- hat: a dome over the hair with a brim or a folded cuff
+
+def _paint_hat(F, top):
+    """A hat: a dome over the hair with a brim or a folded cuff."""
+    f32 = np.float32
+    p, S, A, X, Y, pw = F.p, F.S, F.p["A"], F.X, F.Y, F.pw
+    feature = F.feature
     got = feature(p["hat"], top, 0.0, -A * 1.5, A * 1.5)
     if got:
         idx, r2_, c2_, L, qi = got
@@ -827,7 +970,10 @@ def _render_chunk(p, height, width, frame, rng):
         )
         S.paint(idx, r2_, c2_, _cover(brim, pwi), qi["hat_col"] * 0.75)
 
-    # --- camera: colour cast and exposure, softness, blur, noise
+
+def _camera(S, p, frame, rng):
+    """Colour cast and exposure, softness, blur, noise; the images as (b, h, w, 3)."""
+    f32, img, b, height, width = np.float32, S.img, S.b, S.h, S.w
     gain = p["bright"][:, None] * (1 + p["cast"])  # (b, 3)
     for ch in range(3):
         img[ch] *= _c(gain[:, ch])
@@ -841,6 +987,31 @@ def _render_chunk(p, height, width, frame, rng):
     img += noise * _c(p["noise"])[None]
     np.clip(img, 0, 1, out=img)
     return img.transpose(1, 2, 3, 0)
+
+
+def _render_chunk(p, height, width, frame, rng):
+    """Render one chunk of faces described by ``p``; returns float32 (b, h, w, 3) in [0, 1].
+
+    ``frame`` = (x0, y0, side) in pixels: the square that the design's [-1, 1]^2 maps to
+    (the whole image for square output; the crop box for a made-up CelebA image).  Each step
+    paints over the ones before it, in this order.
+    """
+    S = _Scene(p, height, width, frame)
+    _paint_background(S, p)
+    _paint_body(S, p)
+    top = -(p["Bh"] * 1.06 * p["volume"] + 0.16)  # highest hair point (face frame)
+    _paint_long_hair(S, p, top)
+    _paint_ears(S, p)
+    F = _paint_face(S, p, top)
+    _paint_chin_and_cheeks(F)
+    _paint_facial_hair(F)
+    _paint_eyes(F)
+    _paint_nose(F)
+    _paint_mouth(F)
+    _paint_top_hair(F, top)
+    _paint_glasses(F)
+    _paint_hat(F, top)
+    return _camera(S, p, frame, rng)
 
 
 def render_chunk(
