@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from vaecourse import eager
+from vaecourse.kit import execution
 from vaecourse.mechanisms import build_vae
 from vaecourse.models import VAEConfig, build_ae
 
@@ -26,7 +27,7 @@ def test_tensor_kind_names_the_three_kinds():
 
 
 def test_where_code_runs_never_gives_call_a_keras_tensor():
-    table = eager.where_code_runs()
+    table = execution.where_code_runs()
     assert table["functional model: input and layer outputs"] == "KerasTensor"
     assert table["calling model(x) directly"] == "EagerTensor"
     assert table["model.fit (graph, tf.function)"] == "SymbolicTensor"
@@ -52,7 +53,7 @@ TINY = VAEConfig(
 )
 def test_time_train_step_same_first_loss_in_every_mode(build):
     x = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
-    timings = eager.time_train_step(build, x, modes=("eager", "graph"), steps=1, batch_size=8)
+    timings = execution.time_train_step(build, x, modes=("eager", "graph"), steps=1, batch_size=8)
     assert list(timings) == ["eager", "graph"]
     for t in timings.values():
         assert t.step_s > 0 and t.first_s > 0 and t.steps == 1 and np.isfinite(t.first_loss)
@@ -61,7 +62,7 @@ def test_time_train_step_same_first_loss_in_every_mode(build):
 
 def test_time_train_step_rejects_unknown_mode():
     with pytest.raises(ValueError, match="mode"):
-        eager.time_train_step(
+        execution.time_train_step(
             lambda: build_ae(TINY),
             np.zeros((8, 8, 8, 1), "float32"),
             modes=("turbo",),
