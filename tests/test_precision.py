@@ -167,3 +167,15 @@ def test_classifier_under_mixed_bfloat16(restore_policy):
         }
 
     _compare(build, measure)
+
+
+def test_gan_under_mixed_float16_scales_its_losses(restore_policy):
+    # a T4's policy: both of the GAN's own optimizers scale the loss, so small float16
+    # gradients do not underflow
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    keras.utils.set_random_seed(0)
+    g = gan.build_gan(gan.GANConfig(image_size=16, z_dim=8, filters=(16, 32)))
+    assert isinstance(g.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(g.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    h = g.fit(images(16, 16), epochs=1, batch_size=16, verbose=0).history
+    assert np.isfinite(h["d_loss"][0]) and np.isfinite(h["g_loss"][0])

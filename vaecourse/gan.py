@@ -306,6 +306,9 @@ class DCGAN(keras.Model):
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(
             cfg.g_learning_rate, beta_1=cfg.beta_1
         )
+        if self.dtype_policy.name == "mixed_float16":  # float16 gradients need loss scaling
+            self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
+            self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
         # The generator's optimizer doubles as ``model.optimizer`` (what Keras and the course's
         # persistence code look for).  Both are built now, so saved weights always carry their state.
         super().compile(optimizer=self.g_optimizer, **kwargs)
@@ -350,7 +353,8 @@ class DCGAN(keras.Model):
                 self._bce(ops.full_like(real_logits, 1.0 - cfg.label_smoothing), real_logits)
                 + self._bce(ops.zeros_like(fake_logits), fake_logits)
             )
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss)  # no-op without mixed_float16
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         # 2) generator (g_steps times): make D call fresh samples real (non-saturating loss)
         for _ in range(cfg.g_steps):
@@ -359,7 +363,8 @@ class DCGAN(keras.Model):
                 fake_g = self.with_instance_noise(self.generator(z, training=True))
                 fake_logits_g = self.discriminator(fake_g, training=True)
                 g_loss = self._bce(ops.ones_like(fake_logits_g), fake_logits_g)
-            grads = tape.gradient(g_loss, self.generator.trainable_variables)
+                scaled = self.g_optimizer.scale_loss(g_loss)
+            grads = tape.gradient(scaled, self.generator.trainable_variables)
             self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         self.trackers["d_loss"].update_state(d_loss)
         self.trackers["g_loss"].update_state(g_loss)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .. import bottleneck, gan, latent, mechanisms, metrics, models
 from ..training import EpochLog
-from . import classifier, fitting
+from . import classifier, fitting, precision
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
 from .data.faces import data_identity
@@ -45,11 +45,15 @@ def trained(
     def train(model):
         return fit(model, faces if faces is not None else load_faces(P, verbose=False))
 
+    def built(cfg):  # under full on a GPU in mixed precision (kit.precision), else float32
+        with precision.scope(P):
+            return build(cfg)
+
     extra = {"epochs": epochs, "data": tag, **extra}
     return cached_model(
         name,
         config,
-        build,
+        built,
         train,
         profile=P,
         extra=extra,
