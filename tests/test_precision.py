@@ -179,3 +179,15 @@ def test_gan_under_mixed_float16_scales_its_losses(restore_policy):
     assert isinstance(g.g_optimizer, keras.optimizers.LossScaleOptimizer)
     h = g.fit(images(16, 16), epochs=1, batch_size=16, verbose=0).history
     assert np.isfinite(h["d_loss"][0]) and np.isfinite(h["g_loss"][0])
+
+
+def test_codes_stay_float32_under_mixed_precision(restore_policy):
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    vae = mechanisms.build_vae(CFG, 3)
+    x = images(4)
+    assert models.encode(vae, x).dtype == "bfloat16"  # what NumPy would get without it
+    precision.float32_codes(vae)
+    z, (mu, log_var) = models.encode(vae, x), models.encode(vae, x, log_var=True)
+    assert z.dtype == mu.dtype == log_var.dtype == "float32"
+    assert vae.decoder(z).dtype == "float32"
+    assert np.isfinite(vae.evaluate(x, x, verbose=0, return_dict=True)["loss"])

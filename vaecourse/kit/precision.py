@@ -84,3 +84,20 @@ def scope(P):
         yield policy
     finally:
         keras.mixed_precision.set_dtype_policy(before)
+
+
+#: The encoder's last layers: the latent codes the chapters study with NumPy stay float32.
+FLOAT32_LAYERS = ("mu", "log_var", "z")
+
+
+def float32_codes(model):
+    """Give the layers of :data:`FLOAT32_LAYERS` in ``model``'s encoder the float32 policy, so
+    that ``models.encode`` returns float32 codes (statistics of bfloat16 or float16 arrays in
+    NumPy lose digits) and the KL sees float32 inputs.  Returns the model."""
+    import keras
+
+    encoder = getattr(model, "encoder", None)
+    for layer in getattr(encoder, "layers", []):
+        if layer.name in FLOAT32_LAYERS:
+            layer.dtype_policy = keras.DTypePolicy("float32")
+    return model

@@ -47,7 +47,7 @@ def trained(
 
     def built(cfg):  # under full on a GPU in mixed precision (kit.precision), else float32
         with precision.scope(P):
-            return build(cfg)
+            return precision.float32_codes(build(cfg))
 
     extra = {"epochs": epochs, "data": tag, **extra}
     return cached_model(
