@@ -127,6 +127,7 @@ TRAINING_SETS = {
         else FULL.n_train
     ),
     "17": lambda fit, p: 1024 if fit["epochs_asked"] == 1 else FULL.n_train,
+    "18": _pick("N_TRAIN", FULL.n_train),
 }
 
 
