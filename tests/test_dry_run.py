@@ -210,3 +210,17 @@ def test_a_rehearsal_without_the_kits_cap_says_what_to_do(dry):
     dry.setattr(profiles, "REHEARSAL_HOOKS", [])
     with pytest.raises(RuntimeError, match="import vaecourse.kit"):
         profiles.profile("full")
+
+
+def test_the_log_reads_nested_inputs(dry, tmp_path):
+    # found by the rehearsal of chapter XIV: a conditional model's dataset yields ((x, c), y)
+    import tensorflow as tf
+
+    log = tmp_path / "fits.jsonl"
+    dry.setenv(profiles.ENV_DRY_RUN_LOG, str(log))
+    profiles.profile("full")
+    x, y = np.ones((40, 3), "float32"), np.ones((40, 1), "float32")
+    ds = tf.data.Dataset.from_tensor_slices(((x,), y)).batch(10)
+    _tiny().fit(ds, epochs=3, verbose=0)
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["image_shape"] == [3] and record["x"] == "dataset"

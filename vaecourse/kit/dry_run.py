@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 
 from .. import profiles
 from ..profiles import DRY_RUN, ENV_DRY_RUN_LOG
@@ -81,11 +82,21 @@ def cap_fit(epochs: int, batches: int) -> None:
                 a[key] = min(a[key], b)
         a.pop("self")
         if os.environ.get(ENV_DRY_RUN_LOG):
-            log_fit(self, kwargs_asked)
+            try:
+                log_fit(self, kwargs_asked)
+            except Exception as err:  # the log must never stop a rehearsal
+                print(f"dry-run log: {type(err).__name__}: {err}", file=sys.stderr)
         return original(self, **a)
 
     fit.dry_run_cap = limits
     keras.Model.fit = fit
+
+
+def _first(tree):
+    """The first leaf of nested tuples, lists and dicts (a model's first input)."""
+    while isinstance(tree, (tuple, list, dict)):
+        tree = next(iter(tree.values())) if isinstance(tree, dict) else tree[0]
+    return tree
 
 
 def _images(data):
@@ -93,13 +104,10 @@ def _images(data):
     import numpy as np
 
     if hasattr(data, "element_spec"):
-        spec = data.element_spec
-        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-        spec = next(iter(spec.values())) if isinstance(spec, dict) else spec
+        spec = _first(data.element_spec)
         n = int(data.cardinality())
         return n, int(np.prod(spec.shape[1:])) * spec.dtype.size, "dataset", list(spec.shape[1:])
-    data = data[0] if isinstance(data, (tuple, list)) else data
-    data = next(iter(data.values())) if isinstance(data, dict) else data
+    data = _first(data)
     kind = "memmap" if isinstance(data, np.memmap) else f"array {data.dtype}"
     return len(data), int(np.prod(data.shape[1:])) * data.dtype.itemsize, kind, list(data.shape[1:])
 
