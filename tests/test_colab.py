@@ -17,7 +17,10 @@ from vaecourse.profiles import ENV_CACHE, CelebAError
 
 def test_install_spec_names_the_extras_and_the_repository():
     spec = kit_colab.install_spec()
-    assert spec == f"vaecourse[data,glue,history] @ git+https://github.com/{chapter.REPOSITORY}"
+    assert (
+        spec
+        == f"vaecourse[data,glue,history,explorer] @ git+https://github.com/{chapter.REPOSITORY}"
+    )
     assert kit_colab.install_spec("me/fork").endswith("git+https://github.com/me/fork")
 
 
