@@ -131,18 +131,15 @@ def _rehearse(path: Path, timeout: int) -> dict:
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)
             except CellExecutionError as err:
-                return {
-                    "chapter": path.name,
-                    "ok": False,
-                    "seconds": round(time.monotonic() - t0, 1),
-                    "peak_rss_gb": round(mem.peak / 1e9, 2),
-                    "cpu_seconds": round(mem.cpu, 1),
-                    "cell": index,
-                    "error": str(err)[-3000:],
-                }
+                return _record(path, t0, mem, ok=False, cell=index, error=str(err)[-3000:])
+    return _record(path, t0, mem, ok=True)
+
+
+def _record(path, t0, mem, **result) -> dict:
+    """One chapter's line of the report: its time and memory, and how it ended."""
     return {
         "chapter": path.name,
-        "ok": True,
+        **result,
         "seconds": round(time.monotonic() - t0, 1),
         "peak_rss_gb": round(mem.peak / 1e9, 2),
         "cpu_seconds": round(mem.cpu, 1),
