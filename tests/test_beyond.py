@@ -75,3 +75,21 @@ def test_conditions_reject_unknown_attributes():
     assert zoo_beyond.conditions(attrs).shape == (3, len(zoo_beyond.CONDITIONS))
     with pytest.raises(ValueError, match="unknown CelebA attribute"):
         zoo_beyond.conditions(attrs, ("Smiling", "Smiles"))
+
+
+def test_cvae_key_carries_the_attributes_digest(monkeypatch):
+    """Relabelled CelebA (same images, other attrs.npy) must retrain the conditional VAE."""
+    from types import SimpleNamespace
+
+    from vaecourse import profiles
+
+    seen = []
+    monkeypatch.setattr(zoo_beyond.zoo, "trained", lambda *a, **kw: seen.append(kw))
+    P = profiles.profile("ci")
+    for tag in ("aaaa", "bbbb"):
+        zoo_beyond.cvae(P, faces=SimpleNamespace(attributes_tag=tag))
+    assert [kw["attributes"] for kw in seen] == ["aaaa", "bbbb"]
+    zoo_beyond.cvae(
+        P, faces=SimpleNamespace(attributes_tag=None)
+    )  # synthetic faces: no labels file
+    assert "attributes" not in seen[-1]

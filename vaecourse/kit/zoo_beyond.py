@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import beyond
 from ..training import EpochLog
 from . import zoo
-from .data import make_dataset
+from .data import load_faces, make_dataset
 from .data.attributes import ATTR_NAMES
 
 #: The attributes the conditional VAE sees, in this order (CelebA's +1/-1 labels).
@@ -70,8 +70,13 @@ def cvae(P, *, faces=None, epochs=None, names=CONDITIONS, **overrides):
         return _fit(model, train, val, epochs, len(f.train))
 
     build = lambda cfg: beyond.build_cvae(cfg, len(names), seed=P.seed)  # noqa: E731
+    # the labels are half of what it learns from, and CelebA's can change while its images do not
+    if faces is None and P.dataset == "celeba":
+        faces = load_faces(P, verbose=False)
+    tag = faces.attributes_tag if faces is not None else None
+    extra = {"attributes": tag} if tag else {}
     return zoo.trained("cvae", config, build, fit, P, epochs=epochs, faces=faces,
-                       conditions=list(names))  # fmt: skip
+                       conditions=list(names), **extra)  # fmt: skip
 
 
 def regularised_vae(P, *, faces=None, epochs=None, warmup_epochs=0, free_bits=0.0, **overrides):
