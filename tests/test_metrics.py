@@ -342,3 +342,19 @@ def test_sample_measures_accept_the_real_faces_and_reject_noise_and_collapse(fac
     assert measures(collapsed)["diversity"] < 0.05
     with pytest.raises(ValueError, match="classifier or a featurize"):
         metrics.SampleMeasures(real)
+
+
+def test_frechet_reference_measures_validation_faces_against_the_real_faces(faces):
+    def colour_stats(images):  # stated features, as above
+        x = np.asarray(images, np.float64)
+        return np.concatenate([x.mean(axis=(1, 2)), x.std(axis=(1, 2))], axis=1)
+
+    real = faces[:24]
+    measures = metrics.SampleMeasures(real, featurize=colour_stats)
+    same_people = SimpleNamespace(val=faces[:30])  # the first 24 are the real faces themselves
+    other_people = SimpleNamespace(val=faces[24:])
+    assert measures.frechet_reference(same_people) < 1e-6
+    assert measures.frechet_reference(other_people) == pytest.approx(measures.frechet(faces[24:48]))
+    assert measures.frechet_reference(other_people) > 0
+    with pytest.raises(ValueError, match="two validation faces"):
+        measures.frechet_reference(SimpleNamespace(val=faces[:1]))

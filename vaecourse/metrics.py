@@ -466,6 +466,17 @@ class SampleMeasures:
     def frechet(self, images) -> float:
         return frechet_distance(self.featurize(images), self.real_features)
 
+    def frechet_reference(self, faces) -> float:
+        """The course's one real-vs-real Fréchet reference: the distance between the features of
+        the first validation faces of ``faces`` (other people than the test faces) and those of
+        the real faces these measures compare with, as many as there are (fewer where the
+        validation partition is smaller).  Two finite samples of real faces never agree, so no
+        set of as many generated images can be expected to come closer."""
+        n = min(len(self.real), len(faces.val))
+        if n < 2:
+            raise ValueError("frechet_reference needs at least two validation faces")
+        return self.frechet(faces.val[:n])
+
     def __call__(self, images) -> dict:
         return {
             "detected": self.detected(images),
