@@ -90,3 +90,102 @@ def live_explorer(ctx):
         f"live explorer: slider to {value} changed {changed} pixel bytes; "
         f"{ms:.2f} ms per decode in the page (300 decodes)"
     )
+
+
+PAGE_WEIGHT_LIMIT = 15e6  # bytes: the page with everything it loads, offline
+
+
+def page_weight(ctx) -> int:
+    """Bytes of the page and of the files it loaded, read from the disk (over file:// the
+    browser reports no transfer sizes): every script, stylesheet and image the page holds when
+    it is done, and -- a page with MathJax loads some of its fonts from the CSS -- all of
+    the vendored MathJax folder, an upper bound.  Each file counts once."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    urls = ctx.driver.execute_script(
+        "return [location.href]"
+        ".concat([...document.scripts].map(s => s.src))"
+        ".concat([...document.querySelectorAll('link[rel~=stylesheet], link[rel=preload]')]"
+        ".map(l => l.href))"
+        ".concat([...document.images].map(i => i.currentSrc || i.src))"
+        ".concat(performance.getEntriesByType('resource').map(e => e.name))"
+    )
+    files = set()
+    for url in urls:
+        u = urlparse(url)
+        if u.scheme != "file":  # data: and blob: URLs are inside files already counted
+            continue
+        path = Path(unquote(u.path))
+        files.add(path)
+        if path.parent.name == "mathjax":
+            files.update(p for p in path.parent.rglob("*") if p.is_file())
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
+CANVAS_CHANGED_JS = """const c = document.querySelector(arguments[0] + ' canvas');
+    const now = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const before = window.__canvasBefore || now;
+    let changed = 0;
+    for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) changed += 1;
+    window.__canvasBefore = now.slice();
+    return changed;"""
+
+
+@page("notebooks/19_beyond_the_series.html")
+def conditional_switches(ctx):
+    """Chapter XIV's conditional decoder, live (book/_vendor/explorer/conditional_explorer.js).
+
+    Waits for its first face, flips the first attribute switch by clicking it, and fails unless
+    the canvas pixels change (screenshots ``switch-before``/``switch-after``); moves that
+    attribute's label slider and checks the same.  Then times 300 decodes in the page and fails
+    if the page with everything it loads weighs more than 15 MB."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    d, root = ctx.driver, ".vae-conditional"
+    started = (
+        "return !!window.vaeConditional && (vaeConditional.decodes > 0 || !!vaeConditional.error)"
+    )
+    if not ctx.wait_for(started, timeout=60):
+        ctx.fail("conditional switches: no face decoded within 60 s")
+        return
+    error = d.execute_script("return vaeConditional.error")
+    if error:
+        ctx.fail(f"conditional switches: {error}")
+        return
+    done = "return vaeConditional.decodes > {} && !vaeConditional.busy"
+    d.execute_script(CANVAS_CHANGED_JS, root)
+    box = d.find_element(By.CSS_SELECTOR, f'{root} input[type="checkbox"]')
+    name = box.get_attribute("data-control").split(":", 1)[1]
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    ctx.screenshot("switch-before")
+    was = box.is_selected()
+    decodes = d.execute_script("return vaeConditional.decodes")
+    box.click()
+    if not ctx.wait_for(done.format(decodes)):
+        ctx.fail(f"conditional switches: switching {name} decoded nothing")
+        return
+    changed = d.execute_script(CANVAS_CHANGED_JS, root)
+    ctx.screenshot("switch-after")
+    if box.is_selected() == was or not changed:
+        ctx.fail(f"conditional switches: {name} switched {'off' if was else 'on'}, "
+                 f"the face did not change")  # fmt: skip
+    slider = d.find_element(By.CSS_SELECTOR, f'{root} input[data-control="label:{name}"]')
+    decodes = d.execute_script("return vaeConditional.decodes")
+    ActionChains(d).click_and_hold(slider).move_by_offset(slider.size["width"] // 3, 0).release(
+    ).perform()  # fmt: skip
+    ctx.wait_for(done.format(decodes))
+    if not d.execute_script(CANVAS_CHANGED_JS, root):
+        ctx.fail(f"conditional switches: the {name} label slider did not change the face")
+    ms = d.execute_async_script(
+        "vaeConditional.benchmark(300).then(arguments[arguments.length - 1])"
+    )
+    weight = page_weight(ctx)
+    if weight > PAGE_WEIGHT_LIMIT:
+        ctx.fail(f"conditional switches: the page weighs {weight / 1e6:.1f} MB, over 15 MB")
+    ctx.note(
+        f"conditional switches: {name} switched {'off' if was else 'on'} changed {changed} "
+        f"pixel bytes; {ms:.2f} ms per conditional decode in the page (300 decodes); "
+        f"page weight {weight / 1e6:.2f} MB with everything it loads"
+    )

@@ -111,3 +111,60 @@ def test_only_the_book_run_on_real_faces_writes_into_the_book(monkeypatch):
     for P in others:
         folder = bx.book_folder(P)
         assert folder != bx.BOOK_FOLDER and folder.is_dir() and not any(folder.iterdir())
+
+
+# ------------------------------------------------------- chapter XIV: the conditional decoder
+@pytest.fixture(scope="module")
+def cvae():
+    """The chapter's conditional VAE at the ci size, random weights (as ``vae`` above)."""
+    from vaecourse import beyond
+
+    P = profiles.profile("ci")
+    model = beyond.build_cvae(models.config_from_profile(P, "series_x"), len(ATTRIBUTES), seed=0)
+    rng = np.random.default_rng(2)
+    for w in models.get_decoder(model).weights:
+        values = rng.normal(0.0, 0.2, w.shape)
+        if "variance" in w.path:
+            values = np.abs(values) + 0.5
+        w.assign(values.astype("float32"))
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported_conditional(cvae, tmp_path_factory):
+    rng = np.random.default_rng(4)
+    codes = rng.standard_normal((20, cvae.vae_config.z_dim)).astype("float32")
+    labels = rng.choice([-1.0, 1.0], (20, len(ATTRIBUTES))).astype("float32")
+    folder = tmp_path_factory.mktemp("cvae")
+    return bx.export_conditional(cvae, codes, labels, ATTRIBUTES, folder, n_check=8), codes, labels
+
+
+def test_the_conditional_script_decodes_as_keras_and_listens_to_the_labels(
+    cvae, exported_conditional
+):
+    from vaecourse import beyond
+
+    ex, codes, labels = exported_conditional
+    assert ex.path.name == "cvae_decoder.js" and ex.n_checked == 16
+    text = ex.path.read_text()
+    assert "\nwindow.VAECOURSE_CVAE = {" in text and "VAECOURSE_EXPLORER" not in text
+    model, data = bx.read_script(ex.path, bx.CONDITIONAL_GLOBAL_NAME)
+    assert data["conditions"] == list(ATTRIBUTES) and data["model"]["condition_input"] == "c"
+    np.testing.assert_allclose(data["faces"], codes[:8], rtol=1e-5, atol=1e-6)
+    assert data["labels"] == labels[:8].astype(int).tolist()
+    session = bx.onnx_session(model)
+    act = data["image"]["activation"]
+    got = bx.onnx_decode(session, codes, act, c=labels)
+    assert np.abs(got - beyond.decode_c(cvae, codes, labels)).max() <= TOL_FLOAT16
+    assert ex.max_abs_diff <= TOL_FLOAT16 and ex.max_abs_diff_float32 <= TOL_FLOAT32
+    flipped = labels.copy()
+    flipped[:, 0] *= -1  # one switch, as the page's first checkbox does
+    assert np.abs(bx.onnx_decode(session, codes, act, c=flipped) - got).max() > 0.01
+    with pytest.raises(ValueError, match="give z and c"):
+        bx.onnx_decode(session, codes, act)
+
+
+def test_the_conditional_export_rejects_labels_that_do_not_fit(cvae, tmp_path):
+    codes = np.zeros((5, cvae.vae_config.z_dim), "float32")
+    with pytest.raises(ValueError, match="one column per attribute"):
+        bx.export_conditional(cvae, codes, np.ones((5, 3)), ATTRIBUTES, tmp_path)

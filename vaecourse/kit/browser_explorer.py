@@ -13,6 +13,11 @@ may run ``<script src=...>``.  The page element that reads it is
 ``book/_vendor/explorer/latent_explorer.js``; onnxruntime-web, vendored in
 ``book/_vendor/vendor/onnxruntime-web/``, runs the decoder there.
 
+The conditional VAE of chapter XIV gets its own script the same way
+(:func:`export_conditional`): ``cvae_decoder.js`` sets ``window.VAECOURSE_CVAE`` -- its decoder,
+which reads ``[z, c]``, a few encoded faces and their labels -- and
+``book/_vendor/explorer/conditional_explorer.js`` gives the page a switch per attribute.
+
 Needs the extra ``explorer`` (``onnx``, ``tf2onnx`` for the export, ``onnxruntime`` to check it).
 """
 
@@ -31,11 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import latent, models
+from .. import beyond, latent, models
 from . import isolated
 
 SCRIPT_NAME = "face_decoder.js"
 GLOBAL_NAME = "VAECOURSE_EXPLORER"
+CONDITIONAL_SCRIPT_NAME = "cvae_decoder.js"  # chapter XIV's conditional decoder
+CONDITIONAL_GLOBAL_NAME = "VAECOURSE_CVAE"
 FORMAT = 1
 ROOT = Path(__file__).resolve().parents[2]
 BOOK_FOLDER = ROOT / "book" / "_vendor" / "explorer"  # copied to the site's explorer/ folder
@@ -57,10 +64,11 @@ def _require(module: str):
 # The decoder as ONNX
 # --------------------------------------------------------------------------------------
 def onnx_bytes(decoder) -> bytes:
-    """The Keras decoder as an ONNX model (float32), written by Keras 3's own exporter."""
+    """The Keras decoder as an ONNX model (float32), written by Keras 3's own exporter; one
+    ONNX input per Keras input (``z``, and ``c`` for the conditional VAE's decoder)."""
     _require("onnx"), _require("tf2onnx")
-    z_dim = decoder.inputs[0].shape[-1]
-    decoder(np.zeros((1, z_dim), "float32"), training=False)  # built and called once
+    zeros = [np.zeros((1, *x.shape[1:]), "float32") for x in decoder.inputs]
+    decoder(zeros if len(zeros) > 1 else zeros[0], training=False)  # built and called once
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), isolated.quiet_stderr():
         warnings.simplefilter("ignore")  # tf2onnx's deprecation chatter about NumPy and TF
         path = Path(tmp) / "decoder.onnx"
@@ -103,11 +111,18 @@ def onnx_session(model: bytes):
     return ort.InferenceSession(model, providers=["CPUExecutionProvider"])
 
 
-def onnx_decode(session, z, output_activation: str = "sigmoid") -> np.ndarray:
+def onnx_decode(session, z, output_activation: str = "sigmoid", c=None) -> np.ndarray:
     """Images on [0, 1] from latent points, decoded by ``session``: the same mapping as
-    :func:`vaecourse.models.decode`."""
-    z = np.atleast_2d(np.asarray(z, "float32"))
-    out = session.run(None, {session.get_inputs()[0].name: z})[0]
+    :func:`vaecourse.models.decode` (with conditions ``c``: as :func:`vaecourse.beyond.decode_c`)."""
+    feeds = [np.atleast_2d(np.asarray(z, "float32"))]
+    if c is not None:
+        feeds.append(np.atleast_2d(np.asarray(c, "float32")))
+    names = [x.name for x in session.get_inputs()]
+    if len(names) != len(feeds):
+        raise ValueError(
+            f"the ONNX decoder reads {names}: give {'z and c' if len(names) > 1 else 'z'}"
+        )
+    out = session.run(None, dict(zip(names, feeds)))[0]
     return models.to_unit(out, output_activation)
 
 
@@ -159,9 +174,12 @@ def write_script(
     image_shape,
     output_activation: str,
     label: str = "",
+    global_name: str = GLOBAL_NAME,
+    chapter: str = "Exploring the latent space",
+    model_info: dict | None = None,
 ) -> Path:
-    """Write ``window.VAECOURSE_EXPLORER = {...};``: the model gzipped and base64-encoded,
-    everything else as JSON."""
+    """Write ``window.<global_name> = {...};``: the model gzipped and base64-encoded, everything
+    else as JSON (``model_info``: more about the model, e.g. the names of its inputs)."""
     payload = {
         "format": FORMAT,
         "label": label,
@@ -170,6 +188,7 @@ def write_script(
             "bytes": len(model),
             "input": input_name,
             "output": output_name,
+            **(model_info or {}),
         },
         "image": {
             "height": int(image_shape[0]),
@@ -181,8 +200,8 @@ def write_script(
     }
     text = (
         f"// The face VAE's decoder and latent directions for the book's live explorer.\n"
-        f"// Written by vaecourse.kit.browser_explorer (chapter 'Exploring the latent "
-        f"space'); do not edit.\nwindow.{GLOBAL_NAME} = {json.dumps(payload)};\n"
+        f"// Written by vaecourse.kit.browser_explorer (chapter '{chapter}'); do not edit."
+        f"\nwindow.{global_name} = {json.dumps(payload)};\n"
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,10 +211,10 @@ def write_script(
     return path
 
 
-def read_script(path) -> tuple:
+def read_script(path, global_name: str = GLOBAL_NAME) -> tuple:
     """``(model bytes, data dict)`` from a script written by :func:`write_script`."""
     text = Path(path).read_text()
-    start = text.index(f"window.{GLOBAL_NAME} = ") + len(f"window.{GLOBAL_NAME} = ")
+    start = text.index(f"window.{global_name} = ") + len(f"window.{global_name} = ")
     data = json.loads(text[start:].rstrip().removesuffix(";"))
     model = gzip.decompress(base64.b64decode(data["model"]["onnx_gzip_base64"]))
     return model, data
@@ -281,6 +300,83 @@ def export(
         image_shape=decoder.outputs[0].shape[1:],
         output_activation=activation,
         label=label,
+    )
+    return ExplorerExport(
+        path=path,
+        model_bytes=len(shipped),
+        script_bytes=path.stat().st_size,
+        weights=weights,
+        max_abs_diff=float(np.abs(onnx_images - keras_images).max()),
+        max_abs_diff_float32=float(np.abs(float32_images - keras_images).max()),
+        pixels_changed=float(np.mean(to8(onnx_images) != to8(keras_images))),
+        n_checked=len(z),
+    )
+
+
+def export_conditional(
+    model,
+    codes,
+    conditions,
+    names,
+    folder,
+    *,
+    weights: str = "float16",
+    n_faces: int = 8,
+    n_check: int = 64,
+    label: str = "",
+    seed: int = 0,
+) -> ExplorerExport:
+    """Export the conditional VAE's decoder (inputs ``z`` and ``c``) into
+    ``folder/cvae_decoder.js``, with ``n_faces`` encoded faces (``codes``) and their labels
+    (``conditions``, +1/-1, one column per attribute of ``names``).
+
+    Checked as :func:`export` is: ``onnxruntime`` against Keras (:func:`vaecourse.beyond.decode_c`)
+    on ``n_check`` encoded faces under their labels and as many N(0, I) draws under random
+    labels."""
+    if weights not in ("float16", "float32"):
+        raise ValueError("weights: 'float16' or 'float32'")
+    codes, conditions, names = np.asarray(codes, np.float32), np.asarray(conditions), list(names)
+    if conditions.shape != (len(codes), len(names)):
+        raise ValueError(
+            f"conditions: one row per code and one column per attribute {names}, "
+            f"got shape {conditions.shape} for {len(codes)} codes"
+        )
+    decoder = models.get_decoder(model)
+    activation = model.vae_config.output_activation
+    full = onnx_bytes(decoder)
+    shipped = float16_weights(full) if weights == "float16" else full
+    session = onnx_session(shipped)
+
+    rng = np.random.default_rng(seed)
+    z = np.concatenate([codes[:n_check], latent.normal_points(n_check, codes.shape[1], seed=seed)])
+    c = np.concatenate(
+        [conditions[:n_check], rng.choice([-1.0, 1.0], (n_check, len(names)))]
+    ).astype("float32")
+    keras_images = beyond.decode_c(model, z, c)
+    onnx_images = onnx_decode(session, z, activation, c=c)
+    float32_images = onnx_decode(onnx_session(full), z, activation, c=c)
+    to8 = lambda x: np.round(x * 255.0)  # noqa: E731
+
+    z_input, c_input = (x.name for x in session.get_inputs())
+    data = {
+        "z_dim": int(codes.shape[1]),
+        "conditions": names,
+        "faces": _numbers(codes[:n_faces]),
+        "labels": np.asarray(conditions[:n_faces]).astype(int).tolist(),
+        "n_codes": int(len(codes)),
+    }
+    path = write_script(
+        Path(folder) / CONDITIONAL_SCRIPT_NAME,
+        shipped,
+        data,
+        input_name=z_input,
+        output_name=session.get_outputs()[0].name,
+        image_shape=decoder.outputs[0].shape[1:],
+        output_activation=activation,
+        label=label,
+        global_name=CONDITIONAL_GLOBAL_NAME,
+        chapter="Beyond the series",
+        model_info={"condition_input": c_input},
     )
     return ExplorerExport(
         path=path,
