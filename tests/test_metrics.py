@@ -183,7 +183,6 @@ def test_attribute_classifier_learns_a_visible_attribute_and_beats_the_majority(
         attrs[256:],
         epochs=3,
         batch_size=32,
-        verbose=0,
     )
     assert len(hist["loss"]) == len(hist["seconds"]) == 3 and "val_accuracy" in hist
     acc = metrics.attribute_accuracy(clf, images[256:], attrs[256:], per_attribute=True)

@@ -67,11 +67,13 @@ def test_models_cached_before_the_reorganisation_still_load(old_cache, key, get,
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_training_seconds_reads_what_the_cache_recorded(tmp_path, monkeypatch):
+def test_the_entry_carries_its_config_and_training_seconds(tmp_path, monkeypatch):
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
     P = profiles.profile("ci").replace(n_train=64, n_val=32, image_size=16)
-    entry = zoo.face_vae(P, **TINY)
-    assert entry.trained and 0 < zoo.training_seconds(entry) < 600
-    (entry.path / "entry.json").unlink()  # an incomplete entry has no time to give
-    with pytest.raises(ValueError, match="no complete cache entry"):
-        zoo.training_seconds(entry)
+    first = zoo.face_vae(P, **TINY)
+    assert first.trained and 0 < first.train_seconds < 600
+    assert first.config == zoo.face_vae_config(P, **TINY)
+    assert first.encoder.name == "encoder" and first.decoder.name == "decoder"
+    again = zoo.face_vae(P, faces=NoFaces(), **TINY)  # loaded: the time recorded when cached
+    assert not again.trained and again.train_seconds == first.train_seconds
+    assert again.config == first.config and "seconds" in again.history

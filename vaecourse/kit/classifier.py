@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from .. import models
 from ..metrics import FEATURE_LAYER
-from ..training import EpochLog
+from . import fitting
 
 
 def attribute_classifier(
@@ -87,21 +87,19 @@ def fit_attribute_classifier(
     epochs: int,
     batch_size: int = 128,
     seed: int = 0,
-    verbose: int = 2,
-    callbacks=None,
+    callbacks=(),
 ) -> dict:
-    """Train :func:`attribute_classifier` on images (uint8 or [0, 1]) and +1/-1 attributes;
-    returns the Keras history dict plus ``seconds``, the wall time of each epoch."""
-    timer = EpochLog(print_fn=lambda line: None)  # its per-epoch seconds
-    hist = model.fit(
+    """Train :func:`attribute_classifier` on images (uint8 or [0, 1]) and +1/-1 attributes
+    through :func:`~vaecourse.kit.fitting.fit_dataset`; returns the history (with ``seconds``,
+    the wall time of each epoch)."""
+    return fitting.fit_dataset(
+        model,
         _attr_dataset(images, attrs, batch_size, True, seed),
-        epochs=int(epochs),
-        validation_data=_attr_dataset(val_images, val_attrs, batch_size, False, seed),
-        verbose=verbose,
-        callbacks=[timer, *(callbacks or [])],
-        shuffle=False,  # the dataset shuffles itself
+        validation=_attr_dataset(val_images, val_attrs, batch_size, False, seed),
+        epochs=epochs,
+        n_images=len(images),
+        callbacks=callbacks,
     )
-    return {**hist.history, "seconds": timer.seconds}
 
 
 def majority_accuracy(train_attrs, attrs, per_attribute: bool = False):

@@ -1,9 +1,10 @@
-"""How the course's DC-GAN trains, is keyed in the model cache and reports: ``fit`` with a
-per-epoch log line, a balance monitor (:class:`BalanceMonitor`) and per-batch D(G(z)); the
-cache's view of its config; a one-line summary of a stored history; and the book's face GAN
-recipe (:data:`FACE_RECIPE`, :func:`face_gan_config`, :func:`face_gan_schedule`).
-``zoo.face_gan`` trains through :func:`fit_gan` (via ``zoo.train_gan``); chapter XIII teaches
-the GAN itself (:mod:`vaecourse.gan`) and calls the monitor and the recipe.
+"""How the cached models train: :func:`fit_dataset`, the one training loop every model of the
+zoo goes through (a per-epoch log line and the wall time of each epoch).  And how the course's
+DC-GAN trains, is keyed in the model cache and reports: :func:`fit_gan` with a balance monitor
+(:class:`BalanceMonitor`) and per-batch D(G(z)); the cache's view of its config; a one-line
+summary of a stored history; and the book's face GAN recipe (:data:`FACE_RECIPE`,
+:func:`face_gan_config`, :func:`face_gan_schedule`).  Chapter XIII teaches the GAN itself
+(:mod:`vaecourse.gan`) and calls the monitor and the recipe.
 """
 
 from __future__ import annotations
@@ -48,22 +49,53 @@ GAN_FIELDS = (
 )
 
 
+def fit_dataset(
+    model,
+    train,
+    *,
+    epochs: int,
+    validation=None,
+    n_images: int | None = None,
+    log_every: int = 1,
+    callbacks=(),
+    fields=None,
+) -> dict:
+    """The one training loop of the cached models (VAEs, AEs, the GAN, the classifier, chapter
+    XIV's models): ``model.fit`` on ``tf.data`` datasets (which shuffle themselves), an
+    :class:`~vaecourse.training.EpochLog` line every ``log_every`` epochs (``fields``: what it
+    prints, e.g. :data:`GAN_FIELDS`) and ``callbacks``.  Returns the history as floats plus
+    ``seconds``, the wall time of every epoch."""
+    log = EpochLog(every=log_every, n_images=n_images, fields=fields)
+    result = model.fit(
+        train,
+        validation_data=validation,
+        epochs=int(epochs),
+        verbose=0,
+        shuffle=False,
+        callbacks=[log, *callbacks],
+    )
+    history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
+    return {**history, "seconds": [float(s) for s in log.seconds]}
+
+
 def fit_gan(
     gan, dataset, epochs: int, n_images: int | None = None, log_every: int = 1, callbacks=()
 ) -> dict:
-    """``gan.fit`` on a ``tf.data`` dataset of image batches, one :class:`~vaecourse.training.EpochLog`
-    line per epoch and a :class:`BalanceMonitor` (the default one unless ``callbacks`` holds one).
-    The history gains ``seconds`` (wall-clock per epoch), ``d_fake_batch`` (every batch's
-    D(G(z)), all epochs in one list), from which :meth:`BalanceMonitor.replay` judges it, and
-    the per-epoch numbers of any :class:`~vaecourse.gan.SampleQuality` in ``callbacks``."""
-    log = EpochLog(every=log_every, n_images=n_images, fields=GAN_FIELDS)
+    """:func:`fit_dataset` for a DC-GAN, with a :class:`BalanceMonitor` (the default one unless
+    ``callbacks`` holds one).  The history gains ``d_fake_batch`` (every batch's D(G(z)), all
+    epochs in one list), from which :meth:`BalanceMonitor.replay` judges it, and the per-epoch
+    numbers of any :class:`~vaecourse.gan.SampleQuality` in ``callbacks``."""
     monitor = next((c for c in callbacks if isinstance(c, BalanceMonitor)), None)
     extra = [] if monitor else [monitor := BalanceMonitor()]
-    result = gan.fit(
-        dataset, epochs=epochs, verbose=0, shuffle=False, callbacks=[log, *extra, *callbacks]
+    history = fit_dataset(
+        gan,
+        dataset,
+        epochs=epochs,
+        n_images=n_images,
+        log_every=log_every,
+        callbacks=[*extra, *callbacks],
+        fields=GAN_FIELDS,
     )
-    history = {k: [float(v) for v in vals] for k, vals in result.history.items()}
-    history["seconds"] = [float(s) for s in log.seconds]
     history["d_fake_batch"] = [round(float(v), 5) for v in monitor.values]
     for callback in callbacks:
         if isinstance(callback, SampleQuality):

@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 
 from .. import history as hist
+from .. import models
 from .files import atomic_path, cache_dir, file_digest, locked, write_json_atomic
 from .persistence import build_optimizer
 
@@ -39,7 +40,11 @@ ENTRY_FILE = "entry.json"
 
 @dataclass
 class CachedModel:
-    """A model from the cache: ``trained`` is True if this call trained it."""
+    """A trained model from the cache, with what it was built from and how it trained:
+    ``config`` (what the builder got), ``history`` (per epoch), ``train_seconds`` (how long
+    its training took, as recorded when it was cached) and ``trained`` (True if this call
+    trained it).  ``encoder`` and ``decoder`` are the model's two halves (a GAN's decoder is
+    its generator)."""
 
     model: object
     history: dict
@@ -47,6 +52,16 @@ class CachedModel:
     key: str
     trained: bool
     trained_on: str | None = None  # which data, in words
+    config: object = None
+    train_seconds: float | None = None
+
+    @property
+    def encoder(self):
+        return models.get_encoder(self.model)
+
+    @property
+    def decoder(self):
+        return models.get_decoder(self.model)
 
 
 def _profile_dict(profile) -> dict:
@@ -97,13 +112,13 @@ def _no_paths(text: str) -> str:
     return re.sub(r"(?<![\w.:])/(?:[^\s/()]+/)+([^\s/()]+)", r"\1", text)
 
 
-def _load(build, directory: Path, key: str, say):
-    """The model ``build()`` with the cached weights of ``key`` as a :class:`CachedModel`, or
+def _load(build_fn, config, directory: Path, key: str, say):
+    """The model ``build_fn(config)`` with the cached weights of ``key`` as a :class:`CachedModel`, or
     a string saying why not (``"no entry"`` when there is none).  Reads only."""
     entry = read_entry(directory, key)
     if not isinstance(entry, dict):
         return entry
-    model = build()
+    model = build_fn(config)
     try:
         build_optimizer(model)  # so the saved optimizer state loads too
         model.load_weights(directory / WEIGHTS_FILE)
@@ -111,7 +126,8 @@ def _load(build, directory: Path, key: str, say):
         return f"weights do not fit the model ({type(err).__name__}: {err})"
     on = _no_paths(entry.get("trained_on") or "data not recorded")
     say(f"loaded cached model {key}, trained on {on} ({hist.summary(entry['history'])})")
-    return CachedModel(model, hist.as_dict(entry["history"]), directory, key, False, on)
+    history, seconds = hist.as_dict(entry["history"]), entry.get("train_seconds")
+    return CachedModel(model, history, directory, key, False, on, config, seconds)
 
 
 def cached_model(
@@ -136,12 +152,12 @@ def cached_model(
     directory = cache_dir("models", key, create=False)
     say = print if verbose else (lambda *a, **k: None)
     if not force:  # no lock and no write to load: a read-only cache serves what it holds
-        found = _load(lambda: build_fn(config), directory, key, say)
+        found = _load(build_fn, config, directory, key, say)
         if isinstance(found, CachedModel):
             return found
     directory = cache_dir("models", key)
     with locked(directory / ".lock"):
-        entry = "no entry" if force else _load(lambda: build_fn(config), directory, key, say)
+        entry = "no entry" if force else _load(build_fn, config, directory, key, say)
         if isinstance(entry, CachedModel):  # another process trained it while this one waited
             return entry
         if entry != "no entry":
@@ -175,4 +191,4 @@ def cached_model(
         say(
             f"trained and cached model {key}{on} in {train_seconds:.0f} s ({hist.summary(history)})"
         )
-        return CachedModel(model, history, directory, key, True, trained_on)
+        return CachedModel(model, history, directory, key, True, trained_on, config, train_seconds)

@@ -19,12 +19,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from .. import bottleneck, gan, latent, mechanisms, metrics, models
-from ..training import EpochLog
 from . import classifier, fitting, precision
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
 from .data.faces import data_identity
-from .model_cache import CachedModel, cached_model, read_entry
+from .model_cache import CachedModel, cached_model
 
 
 def trained(
@@ -64,19 +63,19 @@ def trained(
 
 # --- The VAEs and AEs ----------------------------------------------------------------------
 def train_on_faces(model, faces, P, epochs: int | None = None, log_every: int = 1) -> dict:
-    """Fit ``model`` on ``faces.train`` (validating on ``faces.val``) through tf.data."""
-    scale = "pm1" if model.vae_config.output_activation == "tanh" else "01"
+    """Fit ``model`` on ``faces.train`` (validating on ``faces.val``) through tf.data, in the
+    data range of its decoder's output (``"pm1"`` for tanh, else ``"01"``)."""
+    scale = "pm1" if models.output_activation(model) == "tanh" else "01"
     train = make_dataset(faces.train, P.batch_size, shuffle=True, seed=P.seed, scale=scale)
     val = make_dataset(faces.val, P.batch_size, shuffle=False, scale=scale)
-    result = model.fit(
+    return fitting.fit_dataset(
+        model,
         train,
-        validation_data=val,
+        validation=val,
         epochs=epochs or P.epochs,
-        verbose=0,
-        shuffle=False,
-        callbacks=[EpochLog(every=log_every, n_images=len(faces.train))],
+        n_images=len(faces.train),
+        log_every=log_every,
     )
-    return result.history
 
 
 def _face_model(name, config, P, faces, epochs, mechanism=3, hidden=None) -> CachedModel:
@@ -236,6 +235,7 @@ def face_gan(
         verbose=False,
         **extra,
     )
+    entry = dataclasses.replace(entry, config=config)  # the GANConfig, not the cache's view
     print(
         f"{'trained and cached' if entry.trained else 'loaded cached'} DC-GAN {entry.key}, "
         f"trained on {entry.trained_on} ({fitting.history_summary(entry.history)})"
@@ -299,19 +299,9 @@ def attribute_classifier(P, *, epochs=None) -> CachedModel:
             epochs,
             cfg.batch_size,
             seed=P.seed,
-            verbose=0,
-            callbacks=[EpochLog(n_images=len(faces.train))],
         )
 
     # CelebA's labels can change while its images do not (an attribute file added later)
     faces = load_faces(P, verbose=False) if P.dataset == "celeba" else None
     extra = {"attributes": faces.attributes_tag} if faces is not None else {}
     return trained("attribute_classifier", cfg, build, fit, P, epochs=epochs, faces=faces, **extra)
-
-
-def training_seconds(entry: CachedModel) -> float:
-    """How long ``entry``'s model took to train, as recorded when it was cached."""
-    recorded = read_entry(entry.path, entry.key)
-    if not isinstance(recorded, dict):
-        raise ValueError(f"no complete cache entry for {entry.key}: {recorded}")
-    return float(recorded["train_seconds"])

@@ -11,8 +11,7 @@ Each history also holds ``seconds``, the wall time of every epoch.
 from __future__ import annotations
 
 from .. import beyond
-from ..training import EpochLog
-from . import zoo
+from . import fitting, zoo
 from .data import load_faces, make_dataset
 from .data.attributes import ATTR_NAMES
 
@@ -29,11 +28,7 @@ def conditions(attrs, names=CONDITIONS):
 
 
 def _fit(model, train, val, epochs, n_images):
-    log = EpochLog(n_images=n_images)
-    run = model.fit(
-        train, validation_data=val, epochs=epochs, verbose=0, shuffle=False, callbacks=[log]
-    )
-    return {**run.history, "seconds": log.seconds}
+    return fitting.fit_dataset(model, train, validation=val, epochs=epochs, n_images=n_images)
 
 
 def _fit_faces(P, epochs):
