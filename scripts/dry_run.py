@@ -7,7 +7,8 @@ Each chapter runs top to bottom in a fresh kernel, with the real shapes of ``ful
 z 256, batch 128, every model and measure) but a few hundred images and at most two epochs of
 two batches per ``fit`` (``vaecourse/profiles.py``).  Nothing is stored: the notebooks on disk
 keep their outputs.  Prints per chapter the wall time and the peak resident memory of its
-kernel (with its child processes); exits non-zero, naming the chapter and cell, on the first
+kernel (with its child processes), also outside its fits (a GPU holds a fit's activations,
+this CPU the kernel); exits non-zero, naming the chapter and cell, on the first
 failure.  Without ``$VAECOURSE_CELEBA`` the synthetic faces stand in for CelebA.  Trained
 models and prepared data go to a fresh temporary cache unless ``--cache`` names one (models
 from a dress rehearsal are keyed apart from real ones, see ``kit/model_cache.py``).
@@ -53,10 +54,12 @@ def chapter_paths(names) -> list[Path]:
 
 
 class PeakMemory:
-    """Polls the resident memory of a process and its children; ``peak`` in bytes."""
+    """Polls the resident memory of a process and its children; ``peak`` in bytes, and every
+    poll as ``(time.time(), bytes)`` in ``samples``."""
 
     def __init__(self, every: float = 0.25):
         self.every, self.peak, self.pid, self.cpu = every, 0, None, 0.0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -90,8 +93,16 @@ class PeakMemory:
     def _run(self):
         while not self._stop.wait(self.every):
             if self.pid:
-                self.peak = max(self.peak, self._rss())
+                rss = self._rss()
+                self.samples.append((time.time(), rss))
+                self.peak = max(self.peak, rss)
                 self.cpu = max(self.cpu, self._cpu())
+
+    def peak_outside(self, spans) -> int:
+        """The peak of the polls outside the ``[start, end]`` spans (seconds since the epoch)."""
+        return max(
+            (rss for t, rss in self.samples if not any(a <= t <= b for a, b in spans)), default=0
+        )
 
     def __enter__(self):
         self._thread.start()
@@ -108,9 +119,13 @@ def rehearse(path: Path, timeout: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="vaecourse-dry-run-log-") as folder:
         log = Path(folder) / "fits.jsonl"
         os.environ["VAECOURSE_DRY_RUN_LOG"] = str(log)  # the kernel inherits it
-        result = _rehearse(path, timeout)
+        result, mem = _rehearse(path, timeout)
         lines = log.read_text().splitlines() if log.exists() else []
-    return {**result, "fits": [json.loads(line) for line in lines]}
+    fits = [json.loads(line) for line in lines]
+    # on a GPU a fit's activations and gradients live in GPU memory; on this CPU they are in
+    # the kernel's: the peak outside the fits is the host memory a GPU run needs besides them
+    outside = mem.peak_outside([f["span"] for f in fits if "span" in f])
+    return {**result, "peak_rss_outside_fits_gb": round(outside / 1e9, 2), "fits": fits}
 
 
 def _rehearse(path: Path, timeout: int) -> dict:
@@ -131,8 +146,9 @@ def _rehearse(path: Path, timeout: int) -> dict:
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)
             except CellExecutionError as err:
-                return _record(path, t0, mem, ok=False, cell=index, error=str(err)[-3000:])
-    return _record(path, t0, mem, ok=True)
+                error = str(err)[-3000:]
+                return _record(path, t0, mem, ok=False, cell=index, error=error), mem
+    return _record(path, t0, mem, ok=True), mem
 
 
 def _record(path, t0, mem, **result) -> dict:
@@ -176,7 +192,8 @@ def main(argv=None) -> int:
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
                 f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s ({r['cpu_seconds']:.0f} s CPU)  "
-                f"peak RAM {r['peak_rss_gb']:5.2f} GB  {len(r['fits']):2d} fit(s)  {state}",
+                f"peak RAM {r['peak_rss_gb']:5.2f} GB ({r['peak_rss_outside_fits_gb']:.2f} GB "
+                f"outside fits)  {len(r['fits']):2d} fit(s)  {state}",
                 flush=True,
             )
             if not r["ok"]:

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vaecourse.profiles import _PROFILES  # noqa: E402  (the real full profile, not a dry run)
+from vaecourse.profiles import _PROFILES, DRY_RUN  # noqa: E402  (the real full profile)
 
 FULL = _PROFILES["full"]
 # Effective training throughput (FLOP/s).  Calibration: the series trained its VAE (0.45 GFLOP
@@ -53,8 +53,9 @@ DIGITS_VAL = 10_000  # MNIST's test set, the digit chapters' validation data
 
 def picks(notebook: Path, P=FULL) -> dict:
     """``{NAME: full value}`` of every ``NAME = P.pick(..., full=...)`` in the notebook's code
-    (tuples unpacked); values that need the chapter's data (e.g. ``len(faces.train)``) are
-    left out, as are ``None`` (= the profile's own number)."""
+    (tuples unpacked; a pick inside an expression gives its own full value); values that need
+    the chapter's data (e.g. ``len(faces.train)``) are left out, as are ``None`` (= the
+    profile's own number)."""
     found = {}
     for cell in json.loads(notebook.read_text())["cells"]:
         if cell["cell_type"] != "code":
@@ -67,12 +68,20 @@ def picks(notebook: Path, P=FULL) -> dict:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            if not isinstance(node, ast.Assign):
                 continue
-            func = node.value.func
-            if not (isinstance(func, ast.Attribute) and func.attr == "pick"):
+            calls = [
+                c
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Call)
+                and isinstance(c.func, ast.Attribute)
+                and c.func.attr == "pick"
+            ]
+            if len(calls) != 1:
                 continue
-            full = next((k.value for k in node.value.keywords if k.arg == "full"), None)
+            # a pick inside an expression (``min(P.pick(...), len(faces.train) // BATCH)``):
+            # its full value, the most the expression gives under full
+            full = next((k.value for k in calls[0].keywords if k.arg == "full"), None)
             try:
                 value = eval(compile(ast.Expression(full), "pick", "eval"), {"P": P})
             except Exception:
@@ -121,14 +130,52 @@ TRAINING_SETS = {
     ),
     "16": lambda fit, p: (
         p.get("N_FAIL", FULL.n_train)
-        if fit["epochs_asked"] == p.get("FAIL_EPOCHS")
+        if fit["model"] == "face_gan_strong_d"
+        # the timing rounds: one untimed epoch and EPOCHS_TIMED timed ones on the bench
         else p.get("N_BENCH", FULL.n_train)
-        if fit["epochs_asked"] == p.get("EPOCHS_TIMED")
+        if fit["epochs_asked"] == p.get("EPOCHS_TIMED", -1) + 1
         else FULL.n_train
     ),
     "17": lambda fit, p: 1024 if fit["epochs_asked"] == 1 else FULL.n_train,
     "18": _pick("N_TRAIN", FULL.n_train),
+    "20": lambda fit, p: p.get("STEPS", 1) * FULL.batch_size,  # STEPS global batches
 }
+
+
+# Float32 image arrays a chapter holds at the same time whose length follows the test or
+# validation split, which a rehearsal shrinks to DRY_RUN["n_val"] faces: (their length under
+# full, how many are alive together, image side), read from the chapter's code.  The budget
+# adds what the rehearsal did not hold of them.  The counts are lower bounds: temporaries of
+# NumPy expressions are not counted.  A fit's own arrays are the fit's (fit_budget).
+TEST = FULL.n_val  # load_celeba: the test split holds up to n_val faces (CelebA has 19,962)
+
+
+def _first(name, whole=TEST):
+    return lambda p: min(p.get(name, whole), whole)
+
+
+SPLIT_ARRAYS = {
+    "01": (_first(None), 3, 96),  # x_test, as many decoded samples, a reconstruction of x_test
+    "02": (_first(None), 2, 96),  # the test faces, a model's reconstructions of them
+    "10": (_first(None), 3, 96),  # x_test, its clipped copy, as many decoded samples
+    "11": (_first("N_REAL"), 5, 96),  # x_test, 2 models' reconstructions, a sweep model's 2
+    "12": (_first(None), 2, 96),  # x_test, a variant's reconstructions
+    "13": (_first(None), 2, 96),  # x_test, a model's reconstructions
+    "16": (_first("N_TEST"), 6, 96),  # test faces; VAE, GAN, transposed, strong-D samples; val
+    "17": (_first("N_EVAL"), 7, 128),  # x_val, 2 reconstructions, 4 noisy decodings
+    "18": (_first("N_EVAL"), 6, 96),  # x_val, x_val01, 3 models' reconstructions, 1 more
+    "19": (_first(None), 9, 96),  # x_test, 4 models' samples and reconstructions
+    "20": (lambda p: FULL.n_val // FULL.batch_size * FULL.batch_size, 2, 96),  # val, Keras' copy
+}
+
+
+def split_arrays(number: str, p: dict) -> float:
+    """Bytes of the chapter's split-long arrays (:data:`SPLIT_ARRAYS`) beyond the rehearsal's."""
+    if number not in SPLIT_ARRAYS:
+        return 0.0
+    length, copies, side = SPLIT_ARRAYS[number]
+    n = length(p)
+    return copies * max(n - min(n, DRY_RUN["n_val"]), 0) * side * side * 3 * 4
 
 
 def fit_budget(chapter: str, fit: dict, p: dict) -> dict:
@@ -199,16 +246,22 @@ def chapter_budget(result: dict) -> dict:
     # the chapter's other work: the rehearsal's CPU seconds (one core) where recorded, else its
     # wall time (an upper bound on a loaded machine)
     rest_min = result.get("cpu_seconds", result["seconds"]) / 60
+    # host memory: the rehearsal's peak outside its fits where recorded (a GPU holds a fit's
+    # activations), plus the training arrays and split-long arrays at their full size
+    base = result.get("peak_rss_outside_fits_gb", result["peak_rss_gb"])
+    arrays = split_arrays(number, p) / 1e9
     row = {
         "chapter": name.removesuffix(".ipynb"),
         "ok": result["ok"],
         "dry_seconds": result["seconds"],
         "dry_peak_gb": result["peak_rss_gb"],
+        "dry_outside_gb": result.get("peak_rss_outside_fits_gb"),
         "cpu_seconds": result.get("cpu_seconds"),
         "models": len(fits),
         "image_epochs": sum(f["images"] * f["epochs"] for f in fits),
         "flops": flops,
-        "ram_gb": result["peak_rss_gb"] + max([f["ram"] for f in fits], default=0) / 1e9,
+        "arrays_gb": arrays + max([f["ram"] for f in fits], default=0) / 1e9,
+        "ram_gb": base + arrays + max([f["ram"] for f in fits], default=0) / 1e9,
         "gpu_gb": max([f["gpu"] for f in fits], default=0) / 1e9,
         "fits": fits,
     }
@@ -234,37 +287,46 @@ def markdown(rows: list, source: str) -> str:
         "<!-- written by scripts/full_budget.py from the dress rehearsal; do not edit -->",
         "",
         "| chapter | rehearsal | models trained | images x epochs | training FLOPs "
-        "| host RAM peak (GB) | GPU memory (GB) | T4 (min) | A100 (min) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| full-size arrays (GB) | host RAM (GB) | GPU memory (GB) | T4 (min) | A100 (min) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         cpu = f" ({r['cpu_seconds']:.0f} s CPU)" if r.get("cpu_seconds") else ""
-        state = f"{r['dry_seconds']:.0f} s{cpu}, {r['dry_peak_gb']:.1f} GB" + (
-            "" if r["ok"] else ", **failed**"
+        outside = r.get("dry_outside_gb")
+        state = (
+            f"{r['dry_seconds']:.0f} s{cpu}, {r['dry_peak_gb']:.1f} GB"
+            + (f" ({outside:.1f} GB outside fits)" if outside is not None else "")
+            + ("" if r["ok"] else ", **failed**")
         )
         mark = lambda v, goal: f"**{v:.1f}**" if v > goal else f"{v:.1f}"  # noqa: E731
         lines.append(
             f"| {r['chapter']} | {state} | {r['models']} | {_eng(r['image_epochs'])} "
-            f"| {_eng(r['flops'])} | {mark(r['ram_gb'], GOAL_RAM_GB)} "
+            f"| {_eng(r['flops'])} | {r['arrays_gb']:.1f} | {mark(r['ram_gb'], GOAL_RAM_GB)} "
             f"| {r['gpu_gb']:.1f} | {mark(r['min_T4'], GOAL_MINUTES)} | {r['min_A100']:.1f} |"
         )
     done = {r["chapter"] for r in rows}
     missing = [
         p.stem for p in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")) if p.stem not in done
     ]
-    lines += [f"| {name} | not rehearsed yet | | | | | | | |" for name in missing]
+    lines += [f"| {name} | not rehearsed yet | | | | | | | | |" for name in missing]
     total = {k: sum(r[k] for r in rows) for k in ("models", "image_epochs", "flops", "min_T4")}
     total["min_A100"] = sum(r["min_A100"] for r in rows)
     lines.append(
         f"| **all** | | {total['models']} | {_eng(total['image_epochs'])} "
-        f"| {_eng(total['flops'])} | | | {total['min_T4']:.0f} | {total['min_A100']:.0f} |"
+        f"| {_eng(total['flops'])} | | | | {total['min_T4']:.0f} | {total['min_A100']:.0f} |"
     )
     lines += [
         "",
         f"*Rehearsal*: wall time and peak resident memory of the chapter's kernel under "
-        f"`VAECOURSE_DRY_RUN=1` on {source}. *Host RAM* is computed: that measured peak plus "
-        f"the training arrays the chapter holds in memory at their full size (memory-mapped "
-        f"faces and tf.data pipelines are not counted). *GPU memory* and the minutes are "
+        f"`VAECOURSE_DRY_RUN=1` on {source}, and its peak outside the `fit` calls (on a GPU "
+        f"a fit's activations and gradients are in GPU memory; on the CPU of a rehearsal they "
+        f"are in the kernel's). *Full-size arrays*: computed, the arrays a rehearsal holds "
+        f"smaller than `full` does: the training arrays a chapter keeps in memory, and the "
+        f"float32 copies of test or validation faces and of images as many as those (the "
+        f"rehearsal has {DRY_RUN['n_val']} of each), counted from the chapter's code, at their "
+        f"full size (memory-mapped faces and tf.data pipelines cost no host memory of their "
+        f"own). *Host RAM*: the peak outside fits where measured, else the whole peak, plus "
+        f"the full-size arrays. *GPU memory* and the minutes are "
         f"estimates, not measurements: FLOPs counted from the models' layers, at an effective "
         f"{GPUS['T4'] / 1e12:.1f} TFLOP/s on a T4 (mixed_float16) and "
         f"{GPUS['A100'] / 1e12:.0f} TFLOP/s on an A100 (mixed_bfloat16), plus the "

@@ -224,3 +224,45 @@ def test_the_log_reads_nested_inputs(dry, tmp_path):
     _tiny().fit(ds, epochs=3, verbose=0)
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["image_shape"] == [3] and record["x"] == "dataset"
+
+
+def test_the_log_says_when_each_fit_ran_and_the_script_measures_outside_them(dry, tmp_path):
+    # a GPU holds a fit's activations; the host memory a rehearsal measures outside its fits
+    # is what the budget prices
+    log = tmp_path / "fits.jsonl"
+    dry.setenv(profiles.ENV_DRY_RUN_LOG, str(log))
+    profiles.profile("full")
+    x = np.ones((100, 3), "float32")
+    _tiny().fit(x, x[:, :1], epochs=3, batch_size=10, verbose=0)
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    start, end = record["span"]
+    assert 0 < start <= end
+    memory = _script("dry_run").PeakMemory()
+    memory.samples = [(1.0, 5), (2.0, 90), (3.0, 7), (4.0, 60)]
+    assert memory.peak_outside([(1.5, 2.5)]) == 60
+    assert memory.peak_outside([(1.5, 2.5), (3.5, 4.5)]) == 7
+
+
+def test_budget_counts_nested_picks_and_split_long_arrays_at_full_size():
+    budget = _script("full_budget")
+    p = budget.picks(ROOT / "notebooks" / "20_several_gpus.ipynb")
+    assert p["STEPS"] == 20  # STEPS = min(P.pick(..., full=20), len(faces.train) // BATCH)
+    fit = {
+        "model": "series_x",
+        "image_shape": [96, 96, 3],
+        "epochs_asked": 1,
+        "initial_epoch": 0,
+        "x": "array float32",
+        "bytes_per_image": 96 * 96 * 3 * 4,
+        "batch_size": 128,
+        "validation": None,
+        "cost": {"flops": 1e8, "outputs": 1000, "params": 10},
+    }
+    assert budget.fit_budget("20", fit, p)["images"] == 20 * 128  # STEPS global batches
+    one = 96 * 96 * 3 * 4
+    n_val = budget.DRY_RUN["n_val"]
+    p11 = budget.picks(ROOT / "notebooks" / "11_creating_faces.ipynb")
+    length, copies, _ = budget.SPLIT_ARRAYS["11"]
+    assert budget.split_arrays("11", p11) == copies * (length(p11) - n_val) * one
+    assert budget.split_arrays("11", {**p11, "N_REAL": 100}) == 0  # no larger than rehearsed
+    assert budget.split_arrays("05", {}) == 0  # a chapter without such arrays

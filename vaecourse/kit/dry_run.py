@@ -4,11 +4,11 @@ A dress rehearsal (``VAECOURSE_DRY_RUN=1``, see :mod:`vaecourse.profiles`) runs 
 real shapes and models on a small slice of data.  :func:`vaecourse.profiles.profile` shrinks the
 profile; what else a rehearsal needs is here, out of the taught layer: :func:`cap_fit` cuts
 every ``keras.Model.fit`` of the process to :data:`~vaecourse.profiles.DRY_RUN`'s epochs of
-its batches, and, with ``$VAECOURSE_DRY_RUN_LOG`` set, :func:`log_fit` appends one JSON line
-per fit (with :func:`forward_cost`, the per-image cost at the real shapes) for
-``scripts/full_budget.py``.  Importing the kit registers :func:`install` with the profiles, so
-the cap is on as soon as a chapter's profile is a rehearsal (the taught layer never imports
-the kit).
+its batches, and, with ``$VAECOURSE_DRY_RUN_LOG`` set, appends one JSON line per fit
+(:func:`fit_record`: with :func:`forward_cost`, the per-image cost at the real shapes, and
+when it ran) for ``scripts/dry_run.py`` and ``scripts/full_budget.py``.  Importing the kit
+registers :func:`install` with the profiles, so the cap is on as soon as a chapter's profile
+is a rehearsal (the taught layer never imports the kit).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 import inspect
 import os
 import sys
+import time
 
 from .. import profiles
 from ..profiles import DRY_RUN, ENV_DRY_RUN_LOG
@@ -81,12 +82,18 @@ def cap_fit(epochs: int, batches: int) -> None:
             if a.get(key):
                 a[key] = min(a[key], b)
         a.pop("self")
+        record = None
         if os.environ.get(ENV_DRY_RUN_LOG):
             try:
-                log_fit(self, kwargs_asked)
+                record = fit_record(self, kwargs_asked)
             except Exception as err:  # the log must never stop a rehearsal
                 print(f"dry-run log: {type(err).__name__}: {err}", file=sys.stderr)
-        return original(self, **a)
+        start = time.time()
+        try:
+            return original(self, **a)
+        finally:
+            if record is not None:  # when it trained: the rehearsal's memory outside training
+                _append({**record, "span": [start, time.time()]})
 
     fit.dry_run_cap = limits
     keras.Model.fit = fit
@@ -152,11 +159,21 @@ def forward_cost(model, shape) -> dict:
     return {**seen, "params": params}
 
 
-def log_fit(model, asked: dict) -> None:
-    """Append one JSON line about this fit to ``$VAECOURSE_DRY_RUN_LOG``: the model, its
-    per-image forward cost at the real shapes, what the chapter asked for and what ran."""
+def _append(record: dict) -> None:
+    """One JSON line to ``$VAECOURSE_DRY_RUN_LOG``; a failure is reported, never raised."""
     import json
 
+    try:
+        with open(os.environ[ENV_DRY_RUN_LOG], "a") as f:
+            f.write(json.dumps(record) + "\n")
+    except Exception as err:  # the log must never stop a rehearsal
+        print(f"dry-run log: {type(err).__name__}: {err}", file=sys.stderr)
+
+
+def fit_record(model, asked: dict) -> dict:
+    """What the log says about one fit: the model, its per-image forward cost at the real
+    shapes, what the chapter asked for and what ran (the cap adds the fit's ``span``, its
+    start and end in seconds since the epoch, once it has run)."""
     n, nbytes, kind, shape = _images(asked["x"])
     record = {
         "model": model.name,
@@ -183,5 +200,4 @@ def log_fit(model, asked: dict) -> None:
             record["cost"] = forward_cost(model, shape)
         except Exception as err:  # the log must never stop a rehearsal
             record["cost"] = {"error": f"{type(err).__name__}: {err}"[:200]}
-    with open(os.environ[ENV_DRY_RUN_LOG], "a") as f:
-        f.write(json.dumps(record) + "\n")
+    return record
