@@ -4,10 +4,10 @@ Each variant trains a fresh DC-GAN (the book profile's sizes: 64x64, z 128, filt
 32-64-128-256) for ``--steps`` batches and, every ``--every`` batches, measures 512 samples from
 fixed latent points against the held-out real faces (``faces.test``):
 
-* ``det``   Haar face-detection rate relative to real faces (metrics.relative_detection_rate)
-* ``div``   diversity relative to real faces (metrics.diversity)
-* ``sharp`` sharpness relative to real faces (metrics.sharpness_ratio)
-* ``grid``  checkerboard energy relative to real faces (metrics.grid_artefact_ratio)
+* ``det``   Haar face-detection rate relative to real faces (measures.relative_detection_rate)
+* ``div``   diversity relative to real faces (measures.diversity)
+* ``sharp`` sharpness relative to real faces (measures.sharpness_ratio)
+* ``grid``  checkerboard energy relative to real faces (measures.grid_artefact_ratio)
 * ``fd``    Fréchet distance on the book attribute classifier's features (zoo.attribute_classifier,
             from the model cache; trained there first if it is absent)
 
@@ -33,8 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vaecourse import gan, latent, metrics, models, profiles  # noqa: E402
-from vaecourse.kit import fitting, zoo  # noqa: E402
+from vaecourse import gan, latent, models, profiles  # noqa: E402
+from vaecourse.kit import fitting, measures, zoo  # noqa: E402
 from vaecourse.kit.data import load_faces, make_dataset  # noqa: E402
 
 TANH = dict(output_activation="tanh")
@@ -69,13 +69,13 @@ def save_grid(x, path, ncols=8, rows=4):
 
 def measure(x, faces, reference) -> dict:
     """The tuning table's columns for samples ``x``: ``reference`` holds the test faces'
-    detection rate and classifier features (:class:`vaecourse.metrics.SampleMeasures`)."""
+    detection rate and classifier features (:class:`vaecourse.kit.measures.SampleMeasures`)."""
     m = reference(x)
     return {
         "det": m["detected"],
         "div": m["diversity"],
         "sharp": m["sharpness"],
-        "grid": metrics.grid_artefact_ratio(x, faces.test),
+        "grid": measures.grid_artefact_ratio(x, faces.test),
         "fd": m["frechet"],
     }
 
@@ -151,7 +151,7 @@ def main():
     P = profiles.profile("book")
     faces = load_faces(P, verbose=False)
     # the classifier of the Fréchet distance: from the model cache (trained there if absent)
-    reference = metrics.SampleMeasures(faces.test, zoo.attribute_classifier(P).model)
+    reference = measures.SampleMeasures(faces.test, zoo.attribute_classifier(P).model)
     if args.png:
         Path(args.png).mkdir(parents=True, exist_ok=True)
     for name in args.variants:

@@ -4,8 +4,8 @@ to its condition, warm-up and free bits change the KL term as stated."""
 import numpy as np
 import pytest
 
-from vaecourse import beyond, metrics, models
-from vaecourse.kit import zoo_beyond
+from vaecourse import beyond, models
+from vaecourse.kit import measures, zoo_beyond
 
 CFG = models.VAEConfig(
     name="tiny", input_shape=(16, 16, 3), filters=(8, 16), z_dim=4, learning_rate=1e-3
@@ -27,7 +27,7 @@ def test_sigma_vae_loss_is_the_gaussian_negative_elbo():
     x_hat = models.reconstruct(vae, X)
     sigma = np.sqrt(np.mean((X - x_hat) ** 2))
     assert np.exp(log_sigma) == pytest.approx(sigma, rel=1e-4)
-    nll = -metrics.decoder_log_likelihood(X, x_hat, "gaussian", sigma).mean()
+    nll = -measures.decoder_log_likelihood(X, x_hat, "gaussian", sigma).mean()
     assert rec == pytest.approx(nll, rel=1e-4)
     assert total == pytest.approx(rec + kl, rel=1e-6)
 
@@ -43,9 +43,9 @@ def test_calibrated_sigma_maximises_the_elbo():
     vae = beyond.build_sigma_vae(CFG, seed=1)
     models.set_enc_to_predict(vae)
     s = beyond.calibrated_sigma(vae, X)
-    best = metrics.elbo(vae, X, samples=1, sigma=s)
-    assert best > metrics.elbo(vae, X, samples=1, sigma=s / 2)
-    assert best > metrics.elbo(vae, X, samples=1, sigma=2 * s)
+    best = measures.elbo(vae, X, samples=1, sigma=s)
+    assert best > measures.elbo(vae, X, samples=1, sigma=s / 2)
+    assert best > measures.elbo(vae, X, samples=1, sigma=2 * s)
 
 
 def test_cvae_decoder_listens_to_the_condition():

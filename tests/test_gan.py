@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vaecourse import gan, latent, metrics, models, training
+from vaecourse import gan, latent, models, training
 from vaecourse.gan import GANConfig
-from vaecourse.kit import fitting
+from vaecourse.kit import fitting, measures
 
 TINY = GANConfig(name="tiny", image_size=16, z_dim=8, filters=(8, 16))
 REMEDIES = dict(upsample="resize", instance_noise=0.1, g_steps=2, spectral_norm=True)
@@ -170,9 +170,9 @@ def test_a_tiny_gan_learns_gaussian_blobs():
     model = gan.build_gan(cfg, seed=0)
     real = blob_features(blobs(256, seed=1))
     z = latent.normal_points(256, TINY.z_dim, seed=2)
-    before = metrics.frechet_distance(blob_features(models.decode(model, z)), real)
+    before = measures.frechet_distance(blob_features(models.decode(model, z)), real)
     model.fit(blob_dataset(), epochs=1, steps_per_epoch=200, verbose=0, shuffle=False)
-    after = metrics.frechet_distance(blob_features(models.decode(model, z)), real)
+    after = measures.frechet_distance(blob_features(models.decode(model, z)), real)
     assert after < 0.2 * before, (before, after)
 
 
@@ -233,12 +233,12 @@ def test_grid_energy_sees_checkerboards_and_stripes_not_smooth_images():
     checker = np.repeat(((xx + yy) % 2)[None, ..., None], 3, -1).astype("float32")
     stripes = np.repeat((yy % 2)[None, ..., None], 3, -1).astype("float32")
     smooth = np.repeat((np.sin(xx / 5.0) * 0.4 + 0.5)[None, ..., None], 3, -1).astype("float32")
-    assert metrics.grid_energy(checker)[0] == pytest.approx(1.0)
-    assert metrics.grid_energy(stripes)[0] == pytest.approx(1.0)
-    assert metrics.grid_energy(smooth)[0] < 1e-3
+    assert measures.grid_energy(checker)[0] == pytest.approx(1.0)
+    assert measures.grid_energy(stripes)[0] == pytest.approx(1.0)
+    assert measures.grid_energy(smooth)[0] < 1e-3
     mixed = 0.8 * smooth + 0.2 * checker
-    assert metrics.grid_artefact_ratio(mixed, smooth) > 100
-    assert metrics.grid_energy((checker * 255).astype(np.uint8))[0] == pytest.approx(1.0)
+    assert measures.grid_artefact_ratio(mixed, smooth) > 100
+    assert measures.grid_energy((checker * 255).astype(np.uint8))[0] == pytest.approx(1.0)
 
 
 def test_an_untrained_transposed_convolution_paints_more_grid_than_a_resize():
@@ -246,7 +246,7 @@ def test_an_untrained_transposed_convolution_paints_more_grid_than_a_resize():
     cfg = GANConfig(image_size=32, filters=(16, 32), z_dim=16)
     transpose = models.decode(gan.build_gan(cfg, seed=0), z)
     resize = models.decode(gan.build_gan(cfg.replace(upsample="resize"), seed=0), z)
-    assert np.mean(metrics.grid_energy(transpose)) > 5 * np.mean(metrics.grid_energy(resize))
+    assert np.mean(measures.grid_energy(transpose)) > 5 * np.mean(measures.grid_energy(resize))
 
 
 # --------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from vaecourse import models, plots  # noqa: E402
+from vaecourse import models  # noqa: E402
+from vaecourse.kit import plots  # noqa: E402
 
 
 def test_to_unit_by_output_activation():

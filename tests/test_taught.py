@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TAUGHT = sorted(p for p in (ROOT / "vaecourse").glob("*.py") if p.name != "__init__.py")
 TAG = re.compile(r"^\(chapter ([^)]+)\) ")
 MAX_LINES = 60
-#: Definitions of a chapter still being written (XIV's builders, which its notebook reaches only
-#: through the kit's zoo_beyond), excused until it reaches them; remove each name when it does.
-PENDING = {"beyond.build_sigma_vae", "beyond.build_regularised_vae"}
+#: Definitions of a chapter still being written, excused until it reaches them; remove each name
+#: when it does.
+PENDING: set[str] = set()
 
 
 def code_of(notebook: Path) -> str:
@@ -189,17 +189,13 @@ def test_each_chapter_reaches_what_it_is_said_to_teach():
     assert missing == [], "the chapter neither shows nor uses these"
 
 
-#: Chapters whose code cells still call myst-nb's glue themselves (to be converted to quote).
-GLUE_PENDING = {"0", "I", "II"}
-
-
 def test_chapters_hand_numbers_to_the_prose_through_chapter_quote():
     direct = sorted(
         label
         for label, code in chapters().items()
         if re.search(r"(?<![\w.])glue\(|from myst_nb import glue", code)
     )
-    assert [label for label in direct if label not in GLUE_PENDING] == []
+    assert direct == []
 
 
 #: Kit modules that still compare the profile's name (to be read through ``P.pick``).

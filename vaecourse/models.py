@@ -538,7 +538,7 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
 # Using a trained model
 # --------------------------------------------------------------------------------------
 def to_unit(images, output_activation: str = "sigmoid") -> np.ndarray:
-    """(chapter 0) Images as float32 on [0, 1], the range every figure and measure of the course reads:
+    """(chapter I) Images as float32 on [0, 1], the range every figure and measure of the course reads:
     uint8 is divided by 255; float images are what a decoder with ``output_activation`` gives,
     so ``"tanh"`` maps [-1, 1] onto [0, 1].  The one conversion of the course's image ranges."""
     x = np.asarray(images)
@@ -577,13 +577,13 @@ def get_encoder(model):
 
 
 def get_decoder(model):
-    """(chapter 0) The decoder of a built or loaded model (attribute or layer named 'decoder')."""
+    """(chapter I) The decoder of a built or loaded model (attribute or layer named 'decoder')."""
     dec = getattr(model, "decoder", None)
     return dec if dec is not None else model.get_layer("decoder")
 
 
 def output_activation(model) -> str:
-    """(chapter 0) ``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
+    """(chapter I) ``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
     return get_decoder(model).layers[-1].activation.__name__
 
 

@@ -15,8 +15,9 @@ import io
 
 import numpy as np
 
-from .. import latent, plots
+from .. import latent
 from ..models import decode
+from . import plots
 
 
 def png_bytes(image, scale: int = 3) -> bytes:

@@ -95,7 +95,7 @@ def build_denoising_ae(
 
 def read_as_log_variance(model):
     """A view of a model whose encoder's third output is log sigma (:class:`~vaecourse.tutorials.LogSigmaSampling`)
-    with that output doubled into a log-variance, as the measures (``metrics.elbo``,
+    with that output doubled into a log-variance, as the measures (``measures.elbo``,
     ``latent.kl_per_dim``) expect.  The view has the model's decoder and config."""
     encoder = models.get_encoder(model)
     z, mu, log_sigma = encoder.outputs

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .models import to_unit
+from ..models import to_unit
 
 
 def image_grid(
@@ -18,7 +18,7 @@ def image_grid(
     size: float = 1.2,
     row_labels=None,
 ):
-    """(chapter 0) Show ``images`` (n, h, w, c) in a grid of ``ncols`` columns."""
+    """Show ``images`` (n, h, w, c) in a grid of ``ncols`` columns."""
     import matplotlib.pyplot as plt
 
     x = to_unit(images)
@@ -50,7 +50,7 @@ def image_grid(
 
 
 def image_rows(rows, labels=None, title: str | None = None, size: float = 1.2):
-    """(chapter 0) Several equally long rows of images (e.g. originals over reconstructions)."""
+    """Several equally long rows of images (e.g. originals over reconstructions)."""
     rows = [to_unit(r) for r in rows]
     ncols = max(len(r) for r in rows)
     stacked = np.concatenate(
@@ -60,7 +60,7 @@ def image_rows(rows, labels=None, title: str | None = None, size: float = 1.2):
 
 
 def loss_curves(history: dict, keys=None, title: str | None = None, logy: bool = False):
-    """(chapter I) Plot per-epoch values of a Keras ``History.history`` dict, one panel per key."""
+    """Plot per-epoch values of a Keras ``History.history`` dict, one panel per key."""
     import matplotlib.pyplot as plt
 
     keys = list(keys or [k for k in history if not k.startswith("val_")])
