@@ -14,6 +14,14 @@ def test_start_prints_the_chapter_and_profile_and_returns_the_profile(capsys, mo
     assert out[1] == P.describe() and P.name == "ci"
 
 
+def test_start_prints_what_a_chapter_trains_when_it_says_so(capsys, monkeypatch):
+    monkeypatch.setenv("VAECOURSE_PROFILE", "ci")
+    P = chapter.start("T1", "Own models", trains=lambda p: p.replace(z_dim=200, epochs=6))
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "z_dim=200" in line and "epochs=6" in line and line != P.describe()
+    assert P.z_dim != 200  # the chapter still reads the profile's own sizes
+
+
 def test_seed_everything_repeats_numpy_and_keras_draws():
     import keras
 

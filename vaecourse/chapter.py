@@ -76,12 +76,16 @@ def start(
     name: str | None = None,
     deterministic_ops: bool = False,
     cache: str | os.PathLike | None = None,
+    trains=None,
 ) -> Profile:
     """(chapter 0) Begin a chapter: pick the profile, seed, set up figures, print what runs.
 
     ``cache`` (or ``$VAECOURSE_CACHE``): where trained models and prepared data are kept;
     ``"drive"`` keeps them in Google Drive on Colab (:func:`vaecourse.kit.colab.use_cache`).
-    Returns the :class:`~vaecourse.profiles.Profile` the chapter reads its sizes from.
+    ``trains``: for a chapter that trains models of its own (the tutorials), a function of the
+    profile that returns the profile's copy describing them; the printed line then says what
+    the chapter trains.  Returns the :class:`~vaecourse.profiles.Profile` the chapter reads its
+    sizes from.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ start-up chatter out
     if cache:  # the kit resolves it (``"drive"``: Google Drive) when it first needs the cache
@@ -94,7 +98,7 @@ def start(
     seed_everything(P.seed, deterministic_ops=deterministic_ops)
     _configure_figures()
     print(f"Chapter {number} · {title}")
-    print(P.describe())
+    print((trains(P) if trains else P).describe())
     return P
 
 
