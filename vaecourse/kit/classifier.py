@@ -1,5 +1,5 @@
 """The CelebA attribute classifier whose features the course's Fréchet distance uses
-(:func:`vaecourse.metrics.frechet_distance` on :func:`vaecourse.metrics.features`): its
+(:func:`vaecourse.kit.measures.frechet_distance` on :func:`vaecourse.kit.measures.features`): its
 architecture, its input pipeline and its training.  ``zoo.attribute_classifier(P)`` trains it
 once per profile and caches it.  A Fréchet distance on these features is not FID.
 """
@@ -11,8 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from .. import models
-from ..metrics import FEATURE_LAYER
 from . import fitting
+from .measures import FEATURE_LAYER
 
 
 def attribute_classifier(
