@@ -18,11 +18,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .. import bottleneck, gan, latent, mechanisms, metrics, models
+from .. import bottleneck, gan, latent, mechanisms, models
 from . import classifier, fitting, precision
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
 from .data.faces import data_identity
+from .measures import SampleMeasures
 from .model_cache import CachedModel, cached_model
 
 
@@ -248,7 +249,7 @@ def sample_quality(P, faces, z_dim: int) -> gan.SampleQuality:
     samples as there are test faces, from the latent points chapter XIII draws (seed
     ``P.seed``), measured against the test faces: ``detected`` (Haar detection rate relative
     to theirs) and ``frechet`` (on the attribute classifier's features)."""
-    measures = metrics.SampleMeasures(to_float(faces.test), attribute_classifier(P).model)
+    measures = SampleMeasures(to_float(faces.test), attribute_classifier(P).model)
     z = latent.normal_points(len(faces.test), z_dim, seed=P.seed)
     return gan.SampleQuality(z, {"detected": measures.detected, "frechet": measures.frechet})
 
@@ -275,7 +276,7 @@ class ClassifierConfig:
 
 def attribute_classifier(P, *, epochs=None) -> CachedModel:
     """The attribute classifier trained on the profile's training faces (validated on
-    ``faces.val``); its ``"features"`` layer feeds :func:`vaecourse.metrics.frechet_distance`.
+    ``faces.val``); its ``"features"`` layer feeds :func:`vaecourse.kit.measures.frechet_distance`.
     It is what it is: a Fréchet distance on these features is not FID."""
     cfg = ClassifierConfig(image_size=P.image_size)
     epochs = epochs or P.pick(ci=1, book=8, full=5)
