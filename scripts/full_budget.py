@@ -142,40 +142,47 @@ TRAINING_SETS = {
 }
 
 
-# Float32 image arrays a chapter holds at the same time whose length follows the test or
-# validation split, which a rehearsal shrinks to DRY_RUN["n_val"] faces: (their length under
-# full, how many are alive together, image side), read from the chapter's code.  The budget
-# adds what the rehearsal did not hold of them.  The counts are lower bounds: temporaries of
-# NumPy expressions are not counted.  A fit's own arrays are the fit's (fit_budget).
+# Float32 image arrays a chapter holds at the same time whose length follows a data split a
+# rehearsal shrinks (DRY_RUN: "n_val" test or validation faces, "n_train" training faces):
+# per chapter, (their length under full, how many are alive together, image side, split),
+# read from the chapter's code.  The budget adds what the rehearsal did not hold of them.
+# The counts are lower bounds: temporaries of NumPy expressions are not counted.  A fit's own
+# arrays are the fit's (fit_budget).
 TEST = FULL.n_val  # load_celeba: the test split holds up to n_val faces (CelebA has 19,962)
 
 
-def _first(name, whole=TEST):
+def _first(name=None, whole=TEST):
     return lambda p: min(p.get(name, whole), whole)
 
 
 SPLIT_ARRAYS = {
-    "01": (_first(None), 3, 96),  # x_test, as many decoded samples, a reconstruction of x_test
-    "02": (_first(None), 2, 96),  # the test faces, a model's reconstructions of them
-    "10": (_first(None), 3, 96),  # x_test, its clipped copy, as many decoded samples
-    "11": (_first("N_REAL"), 5, 96),  # x_test, 2 models' reconstructions, a sweep model's 2
-    "12": (_first(None), 2, 96),  # x_test, a variant's reconstructions
-    "13": (_first(None), 2, 96),  # x_test, a model's reconstructions
-    "16": (_first("N_TEST"), 6, 96),  # test faces; VAE, GAN, transposed, strong-D samples; val
-    "17": (_first("N_EVAL"), 7, 128),  # x_val, 2 reconstructions, 4 noisy decodings
-    "18": (_first("N_EVAL"), 6, 96),  # x_val, x_val01, 3 models' reconstructions, 1 more
-    "19": (_first(None), 9, 96),  # x_test, 4 models' samples and reconstructions
-    "20": (lambda p: FULL.n_val // FULL.batch_size * FULL.batch_size, 2, 96),  # val, Keras' copy
+    "01": [(_first(), 3, 96, "n_val")],  # x_test, as many decoded samples, a reconstruction
+    "02": [(_first(), 2, 96, "n_val")],  # the test faces, a model's reconstructions of them
+    "10": [(_first(), 3, 96, "n_val")],  # x_test, its clipped copy, as many decoded samples
+    "11": [(_first("N_REAL"), 5, 96, "n_val")],  # x_test, 2 models' reconstructions, 2 more
+    "12": [(_first(), 2, 96, "n_val")],  # x_test, a variant's reconstructions
+    "13": [
+        (_first(), 2, 96, "n_val"),  # x_test, a model's reconstructions
+        (_first("N_CODES", FULL.n_train), 1, 96, "n_train"),  # x_codes
+    ],
+    "16": [(_first("N_TEST"), 6, 96, "n_val")],  # test, val; VAE, GAN, 2 variants' samples
+    "17": [(_first("N_EVAL"), 7, 128, "n_val")],  # x_val, 2 reconstructions, 4 noisy decodings
+    "18": [(_first("N_EVAL"), 6, 96, "n_val")],  # x_val, x_val01, 3 models' reconstructions
+    "19": [
+        (_first(), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
+        (_first("N_ENC", FULL.n_train), 2, 96, "n_train"),  # a float copy, divided by 255
+    ],
+    "20": [(lambda p: TEST // FULL.batch_size * FULL.batch_size, 2, 96, "n_val")],  # val, Keras'
 }
 
 
 def split_arrays(number: str, p: dict) -> float:
     """Bytes of the chapter's split-long arrays (:data:`SPLIT_ARRAYS`) beyond the rehearsal's."""
-    if number not in SPLIT_ARRAYS:
-        return 0.0
-    length, copies, side = SPLIT_ARRAYS[number]
-    n = length(p)
-    return copies * max(n - min(n, DRY_RUN["n_val"]), 0) * side * side * 3 * 4
+    total = 0.0
+    for length, copies, side, split in SPLIT_ARRAYS.get(number, []):
+        n = length(p)
+        total += copies * max(n - min(n, DRY_RUN[split]), 0) * side * side * 3 * 4
+    return total
 
 
 def fit_budget(chapter: str, fit: dict, p: dict) -> dict:

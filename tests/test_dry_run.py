@@ -262,7 +262,7 @@ def test_budget_counts_nested_picks_and_split_long_arrays_at_full_size():
     one = 96 * 96 * 3 * 4
     n_val = budget.DRY_RUN["n_val"]
     p11 = budget.picks(ROOT / "notebooks" / "11_creating_faces.ipynb")
-    length, copies, _ = budget.SPLIT_ARRAYS["11"]
+    ((length, copies, _, _),) = budget.SPLIT_ARRAYS["11"]
     assert budget.split_arrays("11", p11) == copies * (length(p11) - n_val) * one
     assert budget.split_arrays("11", {**p11, "N_REAL": 100}) == 0  # no larger than rehearsed
     assert budget.split_arrays("05", {}) == 0  # a chapter without such arrays
