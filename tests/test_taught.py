@@ -198,16 +198,12 @@ def test_chapters_hand_numbers_to_the_prose_through_chapter_quote():
     assert direct == []
 
 
-#: Kit modules that still compare the profile's name (to be read through ``P.pick``).
-NAME_PENDING = {"precision.py", "digits.py", "faces.py"}
-
-
 def test_the_kit_reads_profile_values_through_pick_not_the_name():
     compares = re.compile(r"""\.name\s*[=!]=\s*["'](ci|book|full)["']""")
     found = sorted(
         p.name for p in (ROOT / "vaecourse" / "kit").rglob("*.py") if compares.search(p.read_text())
     )
-    assert [name for name in found if name not in NAME_PENDING] == []
+    assert found == []
 
 
 @pytest.mark.parametrize("path", TAUGHT, ids=lambda p: p.name)

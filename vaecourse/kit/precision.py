@@ -54,7 +54,7 @@ def choose(P) -> str:
         if wanted not in POLICIES:
             raise ValueError(f"{ENV_PRECISION}={wanted!r}: use one of {', '.join(POLICIES)}")
         return wanted
-    if P.name != "full":
+    if not P.pick(ci=False, book=False, full=True):  # the series' sizes, meant for a GPU
         return "float32"
     return policy_for(gpu_compute_capability())
 

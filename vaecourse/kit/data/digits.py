@@ -142,7 +142,7 @@ def load_digits(
         P = profile()
     n_train = P.digits_n if n_train is None else int(n_train)
     n_test = P.pick(ci=128, book=1000, full=10_000) if n_test is None else int(n_test)
-    online = (P.name == "full") if online is None else online
+    online = P.pick(ci=False, book=False, full=True) if online is None else online
     result = None
     if online:
         try:

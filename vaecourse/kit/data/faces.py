@@ -178,7 +178,7 @@ def load_faces(
     if P.dataset == "celeba":
         from .celeba import book_subset, load_celeba
 
-        names = book_subset() if P.name == "book" else None
+        names = book_subset() if P.pick(ci=False, book=True, full=False) else None
         faces = load_celeba(size, n_train, n_val, source=source, names=names, verbose=verbose, **kw)
     else:
         faces = load_synthetic(n_train, n_val, size, seed=P.seed, verbose=verbose, **kw)
