@@ -158,10 +158,11 @@ def conditional_switches(ctx):
     d.execute_script(CANVAS_CHANGED_JS, root)
     box = d.find_element(By.CSS_SELECTOR, f'{root} input[type="checkbox"]')
     name = box.get_attribute("data-control").split(":", 1)[1]
-    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
     ctx.screenshot("switch-before")
     was = box.is_selected()
     decodes = d.execute_script("return vaeConditional.decodes")
+    center = "arguments[0].scrollIntoView({block: 'center'})"
+    d.execute_script(center, box)  # again: the full-page screenshot scrolls the page back up
     box.click()
     if not ctx.wait_for(done.format(decodes)):
         ctx.fail(f"conditional switches: switching {name} decoded nothing")
@@ -173,6 +174,7 @@ def conditional_switches(ctx):
                  f"the face did not change")  # fmt: skip
     slider = d.find_element(By.CSS_SELECTOR, f'{root} input[data-control="label:{name}"]')
     decodes = d.execute_script("return vaeConditional.decodes")
+    d.execute_script(center, slider)
     ActionChains(d).click_and_hold(slider).move_by_offset(slider.size["width"] // 3, 0).release(
     ).perform()  # fmt: skip
     ctx.wait_for(done.format(decodes))
