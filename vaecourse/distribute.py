@@ -1,16 +1,19 @@
 """Training on several devices and machines with ``tf.distribute`` (chapter "Scaling").
 
 * :func:`strategy` -- the one way the course gets a strategy: several workers named by
-  ``TF_CONFIG`` -> ``MultiWorkerMirroredStrategy``; several GPUs (or the ``devices`` given) ->
-  ``MirroredStrategy``; otherwise TensorFlow's default strategy.  It prints the replicas.
-* :func:`logical_cpus` splits the CPU into logical devices, so that all of this runs on a
-  laptop; :func:`synchronize_batch_norm` makes batch normalisation use the global batch.
-* :class:`GlobalBatchVAE` -- mechanism 3 with its loss scaled by the GLOBAL batch;
-  :func:`build_vae` builds it; :func:`dataset` is the input pipeline with its sharding policy.
+  ``TF_CONFIG`` -> ``MultiWorkerMirroredStrategy``; several GPUs, a CPU split into logical
+  devices (:func:`logical_cpus`) or the ``devices`` given -> ``MirroredStrategy``; otherwise
+  TensorFlow's default strategy.  It prints the replicas.
+* :func:`replicated` builds a model inside that strategy's scope when there are several
+  devices, with :func:`synchronize_batch_norm` (batch statistics over the global batch): the
+  model zoo builds every cached model through it.
+* :func:`dataset` is an input pipeline of the global batch with its sharding policy stated.
 
 Build and compile models inside ``with strategy.scope():`` -- variables, optimizer slots and
 metrics created there are mirrored on every replica.  ``fit`` then splits each global batch
-among the replicas and sums their gradients.
+among the replicas and sums their gradients, which is why
+:meth:`vaecourse.mechanisms.VAE.train_step` divides each replica's loss sum by the GLOBAL
+batch (``tf.nn.compute_average_loss``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ import os
 
 import keras
 import tensorflow as tf
-from keras import ops
 
-from . import mechanisms, models
+from . import models
 
 
 def logical_cpus(n: int = 2) -> list:
@@ -41,20 +43,61 @@ def logical_cpus(n: int = 2) -> list:
 
 
 def strategy(devices=None, verbose: bool = True) -> tf.distribute.Strategy:
-    """(chapter Scaling) The strategy for this machine (see the module docstring); prints how many replicas."""
+    """(chapter Scaling) The strategy for this machine (see the module docstring); prints how many replicas.
+    Without ``devices`` the strategy is made once and then reused."""
+    global _machine
+    if devices is not None:
+        chosen = tf.distribute.MirroredStrategy(devices)
+    else:
+        chosen = _machine or _for_this_machine()
+        if chosen.num_replicas_in_sync > 1:
+            _machine = chosen  # made once: a second MultiWorkerMirroredStrategy would fail
+    if verbose:
+        print(describe(chosen))
+    return chosen
+
+
+_machine = None  # the strategy strategy() chose for this machine
+
+
+def _for_this_machine() -> tf.distribute.Strategy:
     workers = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {}).get("worker")
     if workers and len(workers) > 1:  # first: it must set up TensorFlow's devices itself
         # a collective that hangs (a worker died) fails after 5 minutes instead of never
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=300)
-        chosen = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-        name = "MultiWorkerMirroredStrategy"
-    elif devices or len(tf.config.list_logical_devices("GPU")) > 1:
-        chosen, name = tf.distribute.MirroredStrategy(devices), "MirroredStrategy"  # None: GPUs
-    else:
-        chosen, name = tf.distribute.get_strategy(), "the default strategy"
-    if verbose:
-        print(f"{name}: {chosen.num_replicas_in_sync} replica(s)")
-    return chosen
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    gpus, cpus = (tf.config.list_logical_devices(kind) for kind in ("GPU", "CPU"))
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()  # all GPUs
+    if not gpus and len(cpus) > 1:  # a CPU split by logical_cpus(): it stands in for GPUs
+        return tf.distribute.MirroredStrategy([d.name for d in cpus])
+    return tf.distribute.get_strategy()  # the default: one device
+
+
+def describe(chosen: tf.distribute.Strategy) -> str:
+    """(chapter Scaling) e.g. ``"MirroredStrategy: 2 replica(s)"``."""
+    name = type(chosen).__name__
+    if not tf.distribute.has_strategy() and chosen is tf.distribute.get_strategy():
+        name = "the default strategy"
+    return f"{name}: {chosen.num_replicas_in_sync} replica(s)"
+
+
+def replicated(build):
+    """(chapter Scaling) The model ``build()`` makes (and compiles), on every device of
+    :func:`strategy`: built inside its scope, with batch normalisation over the global batch
+    (:func:`synchronize_batch_norm`).  On one device (or inside a scope the caller opened) it
+    is just ``build()``.  ``fit`` then splits the batches it gets -- global batches -- among
+    the replicas."""
+    if tf.distribute.has_strategy():  # the caller chose the strategy
+        return build()
+    chosen = strategy(verbose=False)
+    if chosen.num_replicas_in_sync == 1:
+        return build()
+    print(f"built on {describe(chosen)}")
+    with chosen.scope():
+        model = build()
+    synchronize_batch_norm(model)
+    return model
 
 
 def synchronize_batch_norm(model) -> int:
@@ -66,49 +109,6 @@ def synchronize_batch_norm(model) -> int:
     for layer in found:
         layer.synchronized = True
     return len(found)
-
-
-@models.register
-class GlobalBatchVAE(mechanisms.VAE):
-    """(chapter Scaling) Mechanism 3 (:class:`vaecourse.mechanisms.VAE`) for any number of
-    replicas.
-
-    Each replica differentiates the SUM of its images' losses divided by the GLOBAL batch, so
-    the sum of the replicas' gradients -- what the optimizer applies -- is the gradient of the
-    mean over the global batch.  The trackers get each replica's mean, which the ``Mean``
-    metrics average over the replicas.  With one replica this is the plain VAE."""
-
-    def per_image_losses(self, x, training=False):
-        z, mu, log_var = self.encoder(x, training=training)
-        x_hat = self.decoder(z, training=training)
-        rec = self.rec_loss.call(x, x_hat)  # call(): per image, no reduction, no rescaling
-        kl = self.fact * models.kl_divergence(mu, log_var)
-        return rec + kl, rec, kl
-
-    def compute_losses(self, x, training=False):
-        return tuple(ops.mean(v) for v in self.per_image_losses(x, training))
-
-    def train_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            total, rec, kl = self.per_image_losses(x, training=True)
-            loss = tf.nn.compute_average_loss(total)  # sum over my images / global batch
-            scaled = self.optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self.update_trackers(ops.mean(total), ops.mean(rec), ops.mean(kl))
-
-
-def build_vae(config: models.VAEConfig, optimizer=None, seed=None, model_class=GlobalBatchVAE):
-    """(chapter Scaling) The :class:`GlobalBatchVAE` (or a subclass) of ``config``, compiled.  Call it inside
-    ``strategy.scope()`` so that its variables are mirrored."""
-    encoder = models.build_encoder(config, seed=seed)
-    decoder = models.build_decoder(config)
-    loss = models.reconstruction_loss(config)
-    vae = model_class(encoder, decoder, loss, config.fact, name=config.name)
-    vae.compile(optimizer=optimizer or models.make_optimizer(config))
-    vae(ops.zeros((1,) + config.input_shape))
-    return models.attach_parts(vae, encoder, decoder, config, 3)
 
 
 def dataset(images, global_batch: int, shuffle: bool = False, seed=None) -> tf.data.Dataset:
