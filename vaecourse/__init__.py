@@ -1,6 +1,6 @@
 """vaecourse: the helper package of the Variational Autoencoder course.
 
-The taught layer -- what the chapters show (``chapter.show_source``) and call.  Every public
+The taught layer -- what a chapter shows (``chapter.show_source``) or is about.  Every public
 function and class opens its docstring with the chapter that teaches it, ``(chapter X)``, and
 ``tests/test_taught.py`` checks that this chapter reaches it:
 
@@ -13,19 +13,19 @@ function and class opens its docstring with the chapter that teaches it, ``(chap
 * ``compare`` -- the four mechanisms on the same weights and clock (chapter VIII);
 * ``bottleneck`` -- the extra Dense layer and its parameters (chapter XII);
 * ``latent`` -- latent draws and geometry;
-* ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- every measure the chapters trust (and
-  the sharpening of chapter XI);
+* ``gan`` -- the DC-GAN of chapter XIII; ``metrics`` -- sharpening (XI) and the Fréchet
+  distance of two Gaussians (XIII);
 * ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
 * ``beyond`` -- chapter XIV: the sigma-VAE, KL warm-up and free bits, a conditional VAE;
-* ``plots``, ``profiles``, ``chapter`` -- figures, run profiles, what every chapter does first.
+* ``profiles``, ``chapter`` -- run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
-zoo, the classifier behind the Fréchet distance, persistence, measurement, the explorer widget,
-Colab plumbing, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer never imports the
+zoo, the measures a chapter reports, figures, persistence, timing, the explorer widget, Colab
+plumbing, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer never imports the
 kit::
 
-    from vaecourse import chapter, mechanisms, plots
-    from vaecourse.kit import data, zoo
+    from vaecourse import chapter, mechanisms
+    from vaecourse.kit import data, plots, zoo
 
     P = chapter.start("X", "The VAE on faces")      # profile, seeds, figures
     faces = data.load_faces(P)                       # synthetic faces or CelebA

