@@ -171,7 +171,10 @@ def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
 # --- Mechanism 3: train_step with GradientTape ---------------------------------------
 @register
 class VAE(keras.Model):
-    """(chapter IV) VAE with its own train_step/test_step (keras-io style, as in the series' part VIII)."""
+    """(chapter IV) VAE with its own train_step/test_step (keras-io style, as in the series' part VIII).
+
+    The losses are computed per image, and a step differentiates their sum divided by the
+    global batch, so the model trains the same on several devices (chapter Scaling)."""
 
     def __init__(self, encoder, decoder, rec_loss=None, fact=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -192,15 +195,19 @@ class VAE(keras.Model):
     def compute_losses(self, x, training=False):
         z, mu, log_var = self.encoder(x, training=training)
         x_hat = self.decoder(z, training=training)
-        rec = self.rec_loss(x, x_hat)
-        kl = self.fact * ops.mean(kl_divergence(mu, log_var))
+        rec = self.rec_loss.call(x, x_hat)  # per image: call() leaves the batch unreduced
+        kl = self.fact * kl_divergence(mu, log_var)  # per image
         return rec + kl, rec, kl
 
     def train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             total, rec, kl = self.compute_losses(x, training=True)
-            scaled = self.optimizer.scale_loss(total)  # no-op without mixed precision
+            # sum over this replica's images / GLOBAL batch: on several devices the replicas'
+            # gradients add up to that of the batch mean; on one device it is the mean
+            # ((-1,): a loss that is one batch mean, as some subclasses return, counts once)
+            loss = tf.nn.compute_average_loss(ops.reshape(total, (-1,)))
+            scaled = self.optimizer.scale_loss(loss)  # no-op without mixed precision
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self.update_trackers(total, rec, kl)
@@ -211,7 +218,7 @@ class VAE(keras.Model):
 
     def update_trackers(self, total, rec, kl):
         for tracker, value in zip(self.metrics, (total, rec, kl)):
-            tracker.update_state(value)
+            tracker.update_state(ops.mean(value))  # the batch's (replica's) mean, once per step
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):

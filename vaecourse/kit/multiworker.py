@@ -4,7 +4,7 @@
 
 starts two fresh Python processes, each with its own ``TF_CONFIG`` naming both workers on
 127.0.0.1 at ports the operating system just handed out, lets each train
-:class:`vaecourse.distribute.GlobalBatchVAE` (:func:`worker`) and returns what they trained.
+the course's VAE, :class:`vaecourse.mechanisms.VAE` (:func:`worker`), and returns what they trained.
 The run ends by itself: each worker's collectives give up after a timeout, and the parent
 kills both processes when the whole run takes longer than ``timeout`` seconds or one fails.
 
@@ -50,13 +50,13 @@ def worker(workdir: str, index: int) -> dict:
     import keras
     import tensorflow as tf
 
-    from vaecourse import distribute, models
+    from vaecourse import distribute, mechanisms, models
 
     job = json.loads((Path(workdir) / "job.json").read_text())
     strategy = distribute.strategy()  # TF_CONFIG names two workers: MultiWorkerMirrored
     config = models.VAEConfig.from_dict(job["config"])
     with strategy.scope():
-        vae = distribute.build_vae(config)
+        vae = mechanisms.build_vae(config)  # mechanism 3: its step scales by the global batch
     vae.load_weights(Path(workdir) / "initial.weights.h5")
     models.set_enc_to_predict(vae)  # no sampling noise: the run is compared with one process
     distribute.synchronize_batch_norm(vae)
@@ -92,7 +92,7 @@ print({MARK!r} + json.dumps(worker(sys.argv[1], int(sys.argv[2]))), flush=True)
 
 
 def run(config, images, initial_weights, *, global_batch: int, timeout: float = 300) -> dict:
-    """Train ``config``'s :class:`~vaecourse.distribute.GlobalBatchVAE` from the weights in the
+    """Train ``config``'s :class:`~vaecourse.mechanisms.VAE` (mechanism 3) from the weights in the
     file ``initial_weights`` on ``images`` (one epoch, batches of ``global_batch`` split over
     two workers).  Returns ``{"weights": [arrays of worker 0], "same_on_both": bool,
     "seconds": wall time, "ports": [...], "workers": [what each returned]}``."""
@@ -160,10 +160,10 @@ def main() -> None:
     images = np.random.default_rng(0).random((64, 16, 16, 3)).astype("float32")
     import keras
 
-    from vaecourse import distribute
+    from vaecourse import mechanisms
 
     keras.utils.set_random_seed(0)
-    vae = distribute.build_vae(config, seed=0)
+    vae = mechanisms.build_vae(config, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "initial.weights.h5"
         vae.save_weights(path)

@@ -130,7 +130,11 @@ def make_dataset(
         ds = ds.repeat()
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
-    return ds
+    # batches are GLOBAL batches; on several workers each reads them all and keeps its share
+    # (no files to split: FILE sharding cannot apply, see vaecourse.distribute.dataset)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
 
 
 # ----------------------------------------------------------------------------- files
