@@ -17,6 +17,8 @@ function and class opens its docstring with the chapter that teaches it, ``(chap
   distance of two Gaussians (XIII);
 * ``tutorials`` -- the two companion tutorials' losses and mistakes (chapters T1, T2);
 * ``beyond`` -- chapter XIV: the sigma-VAE, KL warm-up and free bits, a conditional VAE;
+* ``distribute`` -- several GPUs and machines (chapter Scaling): the strategy, models built on
+  every replica, synchronized batch normalisation, the input pipeline's sharding;
 * ``profiles``, ``chapter`` -- run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
