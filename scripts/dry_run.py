@@ -139,26 +139,33 @@ def _rehearse(path: Path, timeout: int) -> dict:
         resources={"metadata": {"path": str(path.parent)}},
     )
     t0 = time.monotonic()
+    cells = {}  # code cell index -> its peak memory (GB): which cell sets the chapter's peak
     with PeakMemory() as mem:
         with client.setup_kernel():
             mem.pid = client.km.provisioner.process.pid
             try:
                 for index, cell in enumerate(nb.cells):
+                    first = len(mem.samples)
                     client.execute_cell(cell, index)
+                    if cell.cell_type == "code":
+                        polled = [rss for _, rss in mem.samples[first:]] or [mem._rss()]
+                        cells[index] = round(max(polled) / 1e9, 2)
             except CellExecutionError as err:
                 error = str(err)[-3000:]
-                return _record(path, t0, mem, ok=False, cell=index, error=error), mem
-    return _record(path, t0, mem, ok=True), mem
+                return _record(path, t0, mem, cells, ok=False, cell=index, error=error), mem
+    return _record(path, t0, mem, cells, ok=True), mem
 
 
-def _record(path, t0, mem, **result) -> dict:
-    """One chapter's line of the report: its time and memory, and how it ended."""
+def _record(path, t0, mem, cells, **result) -> dict:
+    """One chapter's line of the report: its time and memory (also per code cell), and how
+    it ended."""
     return {
         "chapter": path.name,
         **result,
         "seconds": round(time.monotonic() - t0, 1),
         "peak_rss_gb": round(mem.peak / 1e9, 2),
         "cpu_seconds": round(mem.cpu, 1),
+        "cell_peak_rss_gb": cells,
     }
 
 
@@ -196,6 +203,8 @@ def main(argv=None) -> int:
                 f"outside fits)  {len(r['fits']):2d} fit(s)  {state}",
                 flush=True,
             )
+            top = sorted(r["cell_peak_rss_gb"].items(), key=lambda kv: -kv[1])[:3]
+            print(f"[dry-run]   highest cells: {top}", flush=True)
             if not r["ok"]:
                 print(r["error"], file=sys.stderr, flush=True)
                 if not args.keep_going:
