@@ -55,11 +55,12 @@ def chapter_paths(names) -> list[Path]:
 
 class PeakMemory:
     """Polls the resident memory of a process and its children; ``peak`` in bytes, and every
-    poll as ``(time.time(), bytes)`` in ``samples``."""
+    poll as ``(time.time(), bytes)`` in ``samples`` (and its CPU seconds so far in ``cpus``)."""
 
     def __init__(self, every: float = 0.25):
         self.every, self.peak, self.pid, self.cpu = every, 0, None, 0.0
         self.samples: list[tuple[float, int]] = []
+        self.cpus: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -97,12 +98,23 @@ class PeakMemory:
                 self.samples.append((time.time(), rss))
                 self.peak = max(self.peak, rss)
                 self.cpu = max(self.cpu, self._cpu())
+                self.cpus.append(self.cpu)
 
     def peak_outside(self, spans) -> int:
         """The peak of the polls outside the ``[start, end]`` spans (seconds since the epoch)."""
         return max(
             (rss for t, rss in self.samples if not any(a <= t <= b for a, b in spans)), default=0
         )
+
+    def cpu_inside(self, spans) -> float:
+        """CPU seconds spent within the spans (from the polls around each)."""
+        total = 0.0
+        for a, b in spans:
+            inside = [c for (t, _), c in zip(self.samples, self.cpus) if a <= t <= b]
+            before = [c for (t, _), c in zip(self.samples, self.cpus) if t < a][-1:]
+            if inside:
+                total += inside[-1] - (before or inside)[0]
+        return total
 
     def __enter__(self):
         self._thread.start()
@@ -124,8 +136,15 @@ def rehearse(path: Path, timeout: int) -> dict:
     fits = [json.loads(line) for line in lines]
     # on a GPU a fit's activations and gradients live in GPU memory; on this CPU they are in
     # the kernel's: the peak outside the fits is the host memory a GPU run needs besides them
-    outside = mem.peak_outside([f["span"] for f in fits if "span" in f])
-    return {**result, "peak_rss_outside_fits_gb": round(outside / 1e9, 2), "fits": fits}
+    spans = [f["span"] for f in fits if "span" in f]
+    outside = mem.peak_outside(spans)
+    return {
+        **result,
+        "peak_rss_outside_fits_gb": round(outside / 1e9, 2),
+        # the rehearsal's training on this CPU, which the budget prices from the FLOPs instead
+        "cpu_seconds_in_fits": round(mem.cpu_inside(spans), 1),
+        "fits": fits,
+    }
 
 
 def _rehearse(path: Path, timeout: int) -> dict:

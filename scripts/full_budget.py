@@ -250,9 +250,11 @@ def chapter_budget(result: dict) -> dict:
     p = picks(ROOT / "notebooks" / name)
     fits = [fit_budget(number, f, p) for f in result.get("fits", [])]
     flops = sum(f["flops"] for f in fits)
-    # the chapter's other work: the rehearsal's CPU seconds (one core) where recorded, else its
-    # wall time (an upper bound on a loaded machine)
-    rest_min = result.get("cpu_seconds", result["seconds"]) / 60
+    # the chapter's other work: the rehearsal's CPU seconds (one core) where recorded, less
+    # those in its fits (their training is priced from the FLOPs), else its wall time (an
+    # upper bound on a loaded machine)
+    rest = result.get("cpu_seconds", result["seconds"]) - result.get("cpu_seconds_in_fits", 0)
+    rest_min = rest / 60
     # host memory: the rehearsal's peak outside its fits where recorded (a GPU holds a fit's
     # activations), plus the training arrays and split-long arrays at their full size
     base = result.get("peak_rss_outside_fits_gb", result["peak_rss_gb"])
@@ -264,6 +266,7 @@ def chapter_budget(result: dict) -> dict:
         "dry_peak_gb": result["peak_rss_gb"],
         "dry_outside_gb": result.get("peak_rss_outside_fits_gb"),
         "cpu_seconds": result.get("cpu_seconds"),
+        "cpu_in_fits": result.get("cpu_seconds_in_fits"),
         "models": len(fits),
         "image_epochs": sum(f["images"] * f["epochs"] for f in fits),
         "flops": flops,
@@ -299,6 +302,8 @@ def markdown(rows: list, source: str) -> str:
     ]
     for r in rows:
         cpu = f" ({r['cpu_seconds']:.0f} s CPU)" if r.get("cpu_seconds") else ""
+        if r.get("cpu_in_fits"):
+            cpu = f" ({r['cpu_seconds']:.0f} s CPU, {r['cpu_in_fits']:.0f} s in fits)"
         outside = r.get("dry_outside_gb")
         state = (
             f"{r['dry_seconds']:.0f} s{cpu}, {r['dry_peak_gb']:.1f} GB"
@@ -337,8 +342,9 @@ def markdown(rows: list, source: str) -> str:
         f"estimates, not measurements: FLOPs counted from the models' layers, at an effective "
         f"{GPUS['T4'] / 1e12:.1f} TFLOP/s on a T4 (mixed_float16) and "
         f"{GPUS['A100'] / 1e12:.0f} TFLOP/s on an A100 (mixed_bfloat16), plus the "
-        f"rehearsal's time for everything else (its CPU seconds where shown, else its wall "
-        f"time on the loaded machine, an upper bound). Bold: over the goal of "
+        f"rehearsal's time for everything else (its CPU seconds where shown, less those in "
+        f"its fits where shown, else its wall time on the loaded machine; an upper bound: "
+        f"decoding and measuring run on the CPU there). Bold: over the goal of "
         f"{GOAL_MINUTES} minutes on a T4 or {GOAL_RAM_GB} GB of host RAM"
         + (f" ({', '.join(over)})." if over else "; no chapter is over it."),
     ]

@@ -241,6 +241,9 @@ def test_the_log_says_when_each_fit_ran_and_the_script_measures_outside_them(dry
     memory.samples = [(1.0, 5), (2.0, 90), (3.0, 7), (4.0, 60)]
     assert memory.peak_outside([(1.5, 2.5)]) == 60
     assert memory.peak_outside([(1.5, 2.5), (3.5, 4.5)]) == 7
+    memory.cpus = [10.0, 30.0, 31.0, 50.0]  # CPU seconds at each poll
+    assert memory.cpu_inside([(1.5, 2.5)]) == 20.0  # from the poll before to the last inside
+    assert memory.cpu_inside([(1.5, 2.5), (3.5, 4.5)]) == 39.0
 
 
 def test_budget_counts_nested_picks_and_split_long_arrays_at_full_size():
