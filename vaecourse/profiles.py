@@ -1,20 +1,11 @@
 """Run profiles: one code path, three sizes of experiment.
 
-``ci``   -- seconds per chapter on a 2-core CPU (nbval, CI).
-``book`` -- minutes on a CPU; what the committed outputs and the HTML book show: real faces
-            (the CelebA subset named in ``data/celeba_book_subset.txt``) when
-            ``$VAECOURSE_CELEBA`` points at CelebA, else the embedded synthetic faces.
-``full`` -- the series' settings (96x96x3 CelebA, 170k images, 24 epochs, z_dim 256) for a GPU.
-
-A chapter calls ``P = vaecourse.profile()`` once and reads numbers from it.  Chapter-specific
-numbers use ``P.pick(ci=..., book=..., full=...)`` so that chapters never branch on the name.
-
-Dress rehearsal: ``VAECOURSE_DRY_RUN=1`` runs any profile -- meant for ``full`` -- with its real
-shapes, models and measures but a small slice of data (:data:`DRY_RUN`: a few hundred images)
-and a few batches per ``fit`` (at most two epochs of two batches), so a chapter that would
-fail after an hour on a GPU fails within minutes on a CPU.  Without ``$VAECOURSE_CELEBA`` it
-runs on the synthetic faces; its trained models never share a cache entry with real ones.  The
-cap on ``fit`` and its log are the kit's (:mod:`vaecourse.kit.dry_run`).
+``ci`` runs a chapter in seconds (tests), ``book`` in minutes on a CPU (the stored outputs: real
+CelebA when ``$VAECOURSE_CELEBA`` points at it, else the embedded synthetic faces), ``full`` at
+the series' settings on a GPU.  A chapter reads its numbers from ``P = chapter.start(...)`` and
+``P.pick(ci=..., book=..., full=...)``, never from the name.  ``VAECOURSE_DRY_RUN=1`` is the
+dress rehearsal of a profile (:data:`DRY_RUN`: its shapes and models, a few hundred images, a
+few batches per ``fit``; the cap on ``fit`` is :mod:`vaecourse.kit.dry_run`).
 """
 
 from __future__ import annotations

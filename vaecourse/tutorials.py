@@ -1,26 +1,12 @@
 """The two companion tutorials: what they build beyond the presets, and where they go wrong.
 
 Their architectures are presets of :mod:`vaecourse.models` (``seed001_ae``, ``seed001_vae``,
-``seed002``).  This module holds what a preset cannot express -- their losses as written, their
-mistakes, kept on purpose so that a chapter can run each one against its corrected form.  The
-checks and measures the two chapters only call are :mod:`vaecourse.kit.tutorial_tools`.
-
-Tutorial 001, "Generating new faces with a VAE in Keras" (chapter T1):
-
-* :func:`r_loss` -- its "RMSE" loss, which is a mean squared error; :func:`rmse` is the real one;
-* :func:`loss_factor_as_fact` -- its ``LOSS_FACTOR`` expressed as the series' KL weight ``fact``;
-* :func:`tutorial_vae_encoder` -- its encoder builder, with ``BathcNormalization`` in a branch
-  that never runs;
-* :class:`PixelDropout` -- what turns an AE into one that rebuilds faces from a few pixels.
-
-Tutorial 002, "VAE for CelebA" (chapter T2):
-
-* :class:`SharedEpsilonSampling` -- its epsilon of shape ``(z_dim,)``: one noise vector per batch;
-* :class:`LogSigmaSampling` -- ``z_log_sigma`` taken at its word (sigma = exp(z_log_sigma)),
-  and :func:`kl_divergence_log_sigma`;
-* :func:`build_tutorial_vae` -- the VAE of a config whose encoder samples with one of
-  :data:`SAMPLINGS`;
-* :func:`tutorial002_loss` -- its loss as written: MSE over the flattened batch + 1e-4 KL.
+``seed002``).  This module holds what a preset cannot express -- their losses as written and
+their mistakes, kept on purpose so that a chapter can run each one against its corrected form:
+tutorial 001's "RMSE" that is a mean squared error, its ``LOSS_FACTOR`` as the series' ``fact``,
+its encoder with a typo in a branch that never runs, and pixel dropout (chapter T1); tutorial
+002's one epsilon per batch, its ``z_log_sigma`` read as log sigma, and its loss (chapter T2).
+The checks and measures the two chapters only call are :mod:`vaecourse.kit.tutorial_tools`.
 """
 
 from __future__ import annotations
