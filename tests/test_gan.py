@@ -92,9 +92,9 @@ def test_config_validation_and_dict_round_trip():
         GANConfig(upsample="bilinear")
     with pytest.raises(ValueError, match="g_steps"):
         GANConfig(g_steps=0)
-    assert GANConfig.from_dict(TINY.to_dict()) == TINY
+    assert GANConfig(**TINY.to_dict()) == TINY
     remedied = TINY.replace(**REMEDIES)
-    assert GANConfig.from_dict(remedied.to_dict()) == remedied
+    assert GANConfig(**remedied.to_dict()) == remedied
     assert TINY.replace(output_activation="tanh").scale == "pm1"
 
 

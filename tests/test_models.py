@@ -154,7 +154,7 @@ def test_sampling_factor_switches_noise_off_and_on():
     models.set_enc_to_predict(enc)
     z, mu, log_var = (np.asarray(t) for t in enc(x))
     np.testing.assert_array_equal(z, mu)
-    models.set_sampling_factor(enc, 1.0)
+    models.set_enc_to_predict(enc, 1.0)
     z, mu, log_var = (np.asarray(t) for t in enc(x))
     eps = (z - mu) / np.exp(0.5 * log_var)
     assert 0.7 < eps.std() < 1.3 and abs(eps.mean()) < 0.2
@@ -186,12 +186,12 @@ def test_ae_is_the_same_builder_with_a_deterministic_encoder():
 
 def test_encode_gives_mu_or_z_and_on_request_log_var():
     keras = pytest.importorskip("keras")
-    from types import SimpleNamespace
-
     x_in = keras.Input((4,))
-    ae = SimpleNamespace(encoder=keras.Model(x_in, keras.layers.Dense(3)(x_in)))
+    ae_encoder = keras.Model(x_in, keras.layers.Dense(3)(x_in), name="encoder")
+    ae = keras.Model(x_in, ae_encoder(x_in))  # encode finds the part named "encoder"
     mu, lv = keras.layers.Dense(3)(x_in), keras.layers.Dense(3)(x_in)
-    vae = SimpleNamespace(encoder=keras.Model(x_in, [mu + 1.0, mu, lv]))  # [z, mu, log_var]
+    vae_encoder = keras.Model(x_in, [mu + 1.0, mu, lv], name="encoder")  # [z, mu, log_var]
+    vae = keras.Model(x_in, vae_encoder(x_in))
     x = np.random.default_rng(0).normal(size=(10, 4)).astype("float32")
     z, none = models.encode(ae, x, batch_size=3, log_var=True)
     assert z.shape == (10, 3) and none is None
@@ -199,4 +199,4 @@ def test_encode_gives_mu_or_z_and_on_request_log_var():
     m, v = models.encode(vae, x, batch_size=4, log_var=True)
     assert m.shape == v.shape == (10, 3)
     np.testing.assert_allclose(models.encode(vae, x), m)  # mu, not z = mu + 1
-    np.testing.assert_allclose(m, np.asarray(vae.encoder(x)[1]), rtol=1e-6)
+    np.testing.assert_allclose(m, np.asarray(vae_encoder(x)[1]), rtol=1e-6)

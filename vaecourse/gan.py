@@ -1,37 +1,13 @@
 """A DC-GAN for the course's faces: the generative model chapter XIII compares the VAE with.
 
 A frozen :class:`GANConfig` fixes the architecture; :func:`build_generator` and
-:func:`build_discriminator` turn it into two functional Keras models with named layers, in the
-same builder style as :mod:`vaecourse.models`; :class:`DCGAN` joins them into one
-``keras.Model`` whose ``train_step`` updates both networks, so ``fit`` on the course's
-``make_dataset(..., target="x")`` pipeline trains it.
-
-The DC-GAN rules (Radford, Metz & Chintala, 2015) the builders follow:
-
-* no pooling: the discriminator downsamples with strided convolutions, the generator upsamples
-  with strided transposed convolutions (or, ``upsample="resize"``, with a nearest-neighbour
-  resize followed by a convolution, which cannot paint the checkerboard a stride-2 transposed
-  convolution paints where its kernels overlap unevenly; Odena, Dumoulin & Olah, 2016);
-* BatchNormalization in both networks, except on the generator's output layer and the
-  discriminator's input layer;
-* ReLU in the generator, LeakyReLU (slope 0.2) in the discriminator;
-* the generator's output activation matches the data: sigmoid for [0, 1] images (the course's
-  default), tanh for [-1, 1] images;
-* weights drawn from N(0, 0.02), Adam with learning rate 2e-4 and beta_1 = 0.5.
-
-Losses (logged per epoch by ``fit``):
-
-* ``d_loss``: binary cross-entropy of the discriminator on a real batch (labelled 1, or
-  ``1 - label_smoothing``) and a generated batch (labelled 0), the mean of the two halves;
-* ``g_loss``: the non-saturating generator loss, BCE of D(G(z)) against the label 1;
-* ``d_real`` / ``d_fake``: the mean probability D gives real and generated images.  A balanced
-  game sits near d_loss = g_loss = ln 2 = 0.693 and D(x) = D(G(z)) = 0.5.
-
-Remedies for a discriminator that wins, each a config field: one-sided ``label_smoothing``,
-``instance_noise`` on everything D sees, ``g_steps`` generator updates per batch, other learning
-rates, and ``spectral_norm`` (Keras' ``SpectralNormalization`` around D's layers, Miyato et al.,
-2018).  The kit's ``fitting.BalanceMonitor`` flags an epoch that the discriminator won
-outright.
+:func:`build_discriminator` turn it into two functional models (the DC-GAN rules of Radford et
+al., 2015: strided convolutions, no pooling; BN except on G's output and D's input; ReLU in G,
+LeakyReLU 0.2 in D; N(0, 0.02) weights; Adam 2e-4, beta_1 0.5); :class:`DCGAN`'s
+``train_step`` updates both.  ``fit`` logs ``d_loss`` (BCE of D on a real and a generated
+batch), ``g_loss`` (non-saturating) and ``d_real`` / ``d_fake`` (mean D(x), D(G(z))); a balanced
+game sits near ln 2 = 0.693 and 0.5.  Remedies for a discriminator that wins are config fields:
+``label_smoothing``, ``instance_noise``, ``g_steps``, learning rates, ``spectral_norm``.
 """
 
 from __future__ import annotations
@@ -99,8 +75,7 @@ class GANConfig:
         object.__setattr__(self, "g_steps", int(self.g_steps))
 
     @property
-    def base_size(self) -> int:
-        """Side of the generator's first feature map (and the discriminator's last)."""
+    def base_size(self) -> int:  # side of G's first feature map (and D's last)
         return self.image_size // 2 ** len(self.filters)
 
     @property
@@ -108,8 +83,7 @@ class GANConfig:
         return (self.image_size, self.image_size, self.channels)
 
     @property
-    def scale(self) -> str:
-        """The ``make_dataset`` scale that matches the generator's output."""
+    def scale(self) -> str:  # the make_dataset scale that matches the generator's output
         return "pm1" if self.output_activation == "tanh" else "01"
 
     def replace(self, **changes) -> GANConfig:
@@ -117,12 +91,6 @@ class GANConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GANConfig:
-        d = dict(d)
-        d["filters"] = tuple(d["filters"])
-        return cls(**d)
 
     def describe(self) -> str:
         s, b = self.image_size, self.base_size
@@ -270,8 +238,8 @@ def count_params_by_hand(config: GANConfig) -> dict:
 class DCGAN(keras.Model):
     """(chapter XIII) Generator + discriminator, trained by ``fit`` with one ``train_step`` per batch:
     first the discriminator on a real and a generated batch, then the generator through the
-    (fixed) discriminator.  ``gan.generator`` (alias ``gan.decoder``, so that
-    :func:`vaecourse.models.decode` serves both models) maps z ~ N(0, I) to images."""
+    (fixed) discriminator.  ``gan.generator`` maps z ~ N(0, I) to images (what
+    :func:`vaecourse.models.decode` calls for a GAN)."""
 
     def __init__(self, config: GANConfig | None = None, seed=None, **kwargs):
         config = config or GANConfig()
@@ -286,10 +254,6 @@ class DCGAN(keras.Model):
             k: keras.metrics.Mean(name=k) for k in ("d_loss", "g_loss", "d_real", "d_fake")
         }
         self.built = True  # both networks are functional models, built above
-
-    @property
-    def decoder(self):
-        return self.generator
 
     @property
     def z_dim(self) -> int:
@@ -378,7 +342,7 @@ class DCGAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        gan_cfg = GANConfig.from_dict(config.pop("config"))
+        gan_cfg = GANConfig(**config.pop("config"))
         return cls(gan_cfg, **config)
 
 

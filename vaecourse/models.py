@@ -1,21 +1,12 @@
 """Configurable convolutional autoencoders: one builder for the AE and the VAE.
 
-A frozen :class:`VAEConfig` holds every choice the series and the two tutorials make
-(filters, kernels, strides, padding, z_dim, activation, batch norm, dropout, loss, KL
-factor ``fact``, output activation).  :func:`build_encoder` and :func:`build_decoder`
-turn a config into two functional Keras models; :func:`build_ae` joins them into a plain
-autoencoder; :func:`vaecourse.mechanisms.build_vae` builds a VAE with one of the four KL
-mechanisms.
-
-Loss conventions (the same for every model the course builds):
-
-* ``reconstruction_loss`` = ``rec_factor`` x per-image error, averaged over the batch.
-  The per-pixel error (BCE or squared error) is averaged over the colour channels and then
-  *summed* (``rec_reduction="sum"``, the series) or *averaged* (``"mean"``, the two
-  tutorials) over the H x W pixel positions.
-* ``kl_loss`` = ``fact`` x KL(N(mu, sigma^2) || N(0, I)), summed over the latent
-  dimensions, averaged over the batch.
-* ``loss`` = ``reconstruction_loss + kl_loss``; so the "KL share" is ``kl_loss / loss``.
+A frozen :class:`VAEConfig` holds every choice the series and the two tutorials make;
+:func:`build_encoder` and :func:`build_decoder` turn it into two functional Keras models,
+:func:`build_ae` joins them into a plain autoencoder (``mechanisms.build_vae``: a VAE).
+Losses, the same for every model of the course: ``reconstruction_loss`` = ``rec_factor`` x the
+per-pixel error (BCE or squared error, channel mean) summed (``rec_reduction="sum"``, the
+series) or averaged (``"mean"``, the tutorials) over H x W, batch mean; ``kl_loss`` = ``fact``
+x KL(N(mu, sigma^2) || N(0, I)) summed over z, batch mean; ``loss`` is their sum.
 """
 
 from __future__ import annotations
@@ -28,20 +19,20 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-ACTIVATIONS = ("leaky_relu", "relu", "selu")
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
-REC_LOSSES = ("bce", "mse")
-REC_REDUCTIONS = ("sum", "mean")
-DOWNSAMPLING = ("stride", "maxpool")
-PADDINGS = ("same", "valid")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-
 register = keras.saving.register_keras_serializable(package="vaecourse")
 
+#: The allowed values of the VAEConfig fields that are choices.
+CHOICES = {
+    "activation": ("leaky_relu", "relu", "selu"),
+    "output_activation": ("sigmoid", "tanh"),
+    "rec_loss": ("bce", "mse"),
+    "rec_reduction": ("sum", "mean"),
+    "downsampling": ("stride", "maxpool"),
+    "optimizer": ("adam", "rmsprop", "sgd"),
+}
+PER_LAYER = ("kernel_sizes", "strides", "padding")
 
-# --------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class VAEConfig:
     """(chapter I) Everything that defines an (V)AE of the course.  Frozen: derive with ``replace``.
@@ -74,13 +65,10 @@ class VAEConfig:
     learning_rate: float = 5e-4
 
     def __post_init__(self):
+        # ints / lists are accepted, a uniform list (e.g. kernels 3-3-3-3) is stretched to the
+        # number of layers; tuples are stored so that configs hash and compare
         n = len(tuple(self.filters))
-        if n == 0:
-            raise ValueError("VAEConfig.filters is empty: give at least one filter count")
-        # Accept ints / lists for convenience and stretch a uniform list (all entries equal,
-        # e.g. the default kernels 3-3-3-3) to the number of layers; store tuples so that
-        # configs hash and compare.
-        for fname in ("kernel_sizes", "strides", "padding"):
+        for fname in PER_LAYER:
             value = getattr(self, fname)
             value = (value,) * n if isinstance(value, (int, str)) else tuple(value)
             if len(value) != n and len(set(value)) == 1:
@@ -88,53 +76,32 @@ class VAEConfig:
             object.__setattr__(self, fname, value)
         object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        self._validate()
+        for problem in self._problems():
+            raise ValueError(f"VAEConfig.{problem}")
 
-    def _validate(self):
+    def _problems(self):
+        """What is wrong with the config, each saying what to do (checked in order)."""
         n = len(self.filters)
-        for fname in ("kernel_sizes", "strides", "padding"):
+        if n == 0:
+            yield "filters is empty: give at least one filter count"
+        for fname in PER_LAYER:
             if len(getattr(self, fname)) != n:
-                raise ValueError(
-                    f"VAEConfig.{fname} has {len(getattr(self, fname))} entries but "
-                    f"filters has {n}: give one entry per conv layer"
-                )
-        choices = {
-            "activation": ACTIVATIONS,
-            "output_activation": OUTPUT_ACTIVATIONS,
-            "rec_loss": REC_LOSSES,
-            "rec_reduction": REC_REDUCTIONS,
-            "downsampling": DOWNSAMPLING,
-            "optimizer": OPTIMIZERS,
-        }
-        for fname, allowed in choices.items():
+                yield f"{fname} has {len(getattr(self, fname))} entries but filters has {n}: give one entry per conv layer"  # noqa: E501
+        for fname, allowed in CHOICES.items():
             if getattr(self, fname) not in allowed:
-                raise ValueError(
-                    f"VAEConfig.{fname}={getattr(self, fname)!r}: "
-                    f"choose one of {', '.join(allowed)}"
-                )
-        bad_pad = [p for p in self.padding if p not in PADDINGS]
-        if bad_pad:
-            raise ValueError(f"VAEConfig.padding contains {bad_pad}: use 'same' or 'valid'")
+                yield f"{fname}={getattr(self, fname)!r}: choose one of {', '.join(allowed)}"
+        if set(self.padding) - {"same", "valid"}:
+            yield f"padding={self.padding}: use 'same' or 'valid'"
         if len(self.input_shape) != 3:
-            raise ValueError(
-                f"VAEConfig.input_shape={self.input_shape}: give (height, width, "
-                "channels), or pass image_size=... to preset()/replace()"
-            )
+            yield f"input_shape={self.input_shape}: give (height, width, channels)"
         if self.rec_loss == "bce" and self.output_activation == "tanh":
-            raise ValueError(
-                "BCE needs outputs in [0, 1] but tanh gives [-1, 1]: use "
-                "rec_loss='mse' with tanh, or output_activation='sigmoid'"
-            )
+            yield "rec_loss='bce' needs outputs in [0, 1], tanh gives [-1, 1]: use rec_loss='mse' with tanh, or output_activation='sigmoid'"  # noqa: E501
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"VAEConfig.dropout={self.dropout}: use a rate in [0, 1)")
+            yield f"dropout={self.dropout}: use a rate in [0, 1)"
         if self.z_dim < 1:
-            raise ValueError(f"VAEConfig.z_dim={self.z_dim}: must be >= 1")
-        sizes = feature_sizes(self)
-        if min(min(hw) for hw in sizes) < 1:
-            raise ValueError(
-                f"input {self.input_shape[:2]} is too small for {n} downsampling "
-                f"layers (feature sizes {sizes}): use fewer filters or larger images"
-            )
+            yield f"z_dim={self.z_dim}: must be >= 1"
+        if min(min(hw) for hw in feature_sizes(self)) < 1:
+            yield f"input_shape {self.input_shape[:2]} is too small for {n} downsampling layers (feature sizes {feature_sizes(self)}): use fewer filters or larger images"  # noqa: E501
 
     @property
     def image_size(self) -> int:
@@ -147,14 +114,12 @@ class VAEConfig:
         changes = dict(changes)
         if "image_size" in changes:
             s = int(changes.pop("image_size"))
-            channels = changes.get("input_shape", self.input_shape)[2]
-            changes["input_shape"] = (s, s, channels)
+            changes["input_shape"] = (s, s, changes.get("input_shape", self.input_shape)[2])
         if "filters" in changes:
             n = len(tuple(changes["filters"]))
-            for fname in ("kernel_sizes", "strides", "padding"):
-                if fname not in changes:
-                    old = getattr(self, fname)
-                    changes[fname] = tuple(old[:n]) + (old[-1],) * max(0, n - len(old))
+            for fname in set(PER_LAYER) - set(changes):
+                old = getattr(self, fname)
+                changes[fname] = tuple(old[:n]) + (old[-1],) * max(0, n - len(old))
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise TypeError(
@@ -172,17 +137,16 @@ class VAEConfig:
 
     def describe(self) -> str:
         """One line with the choices that matter for a figure caption."""
-        kind = "VAE" if self.variational else "AE"
         h, w, c = self.input_shape
         loss = f"{self.rec_loss.upper()}({self.rec_reduction})"
         if self.rec_factor != 1:
             loss = f"{self.rec_factor:g}*{loss}"
         kl = f" + {self.fact:g}*KL" if self.variational else ""
         return (
-            f"{kind} {self.name}: {h}x{w}x{c} | filters {'-'.join(map(str, self.filters))} "
-            f"kernels {'-'.join(map(str, self.kernel_sizes))} {self.downsampling} "
-            f"{'-'.join(map(str, self.strides))} | z_dim={self.z_dim} | {self.activation}"
-            f"{' +BN' if self.batch_norm else ''}"
+            f"{'VAE' if self.variational else 'AE'} {self.name}: {h}x{w}x{c} | filters "
+            f"{'-'.join(map(str, self.filters))} kernels {'-'.join(map(str, self.kernel_sizes))} "
+            f"{self.downsampling} {'-'.join(map(str, self.strides))} | z_dim={self.z_dim} | "
+            f"{self.activation}{' +BN' if self.batch_norm else ''}"
             f"{f' +dropout {self.dropout:g}' if self.dropout else ''} | "
             f"loss {loss}{kl} | out {self.output_activation}"
         )
@@ -205,58 +169,23 @@ def feature_sizes(config: VAEConfig) -> list:
     return sizes
 
 
-# Presets: the configurations of the source texts.  Call preset(name, **overrides).
+# The configurations of the source texts: series X/XI (96x96 CelebA, 4 strided convs, BN, BCE,
+# fact 5, z 256); "Curse of dimensionality I" (a plain AE, z 1600); seed 001 (128x128, no BN,
+# "RMSE", really the per-image mean squared error); seed 002 (218x178 aligned CelebA,
+# conv+BN+MaxPooling, UpSampling+Cropping, tanh, MSE + 1e-4 KL, BN on mu/log_var, RMSprop).
+_SEED001 = dict(input_shape=(128, 128, 3), filters=(32, 64, 64, 64), z_dim=200, batch_norm=False,
+                rec_loss="mse", rec_reduction="mean")  # fmt: skip
 PRESETS = {
-    # Series parts X/XI: 96x96x3 CelebA, 4 strided convs, BN, BCE, fact 5, z 256.
     "series_x": VAEConfig(name="series_x"),
-    # "Curse of dimensionality I": plain AE with a large latent space.
-    "series_curse_ae": VAEConfig(
-        name="series_curse_ae",
-        filters=(64, 64, 128, 128),
-        kernel_sizes=(5, 5, 3, 3),
-        z_dim=1600,
-        variational=False,
-    ),
-    # Seed 001: 128x128x3, no BN, "RMSE" (really the per-image mean squared error).
-    "seed001_ae": VAEConfig(
-        name="seed001_ae",
-        input_shape=(128, 128, 3),
-        filters=(32, 64, 64, 64),
-        z_dim=200,
-        variational=False,
-        batch_norm=False,
-        rec_loss="mse",
-        rec_reduction="mean",
-        fact=0.0,
-    ),
-    "seed001_vae": VAEConfig(
-        name="seed001_vae",
-        input_shape=(128, 128, 3),
-        filters=(32, 64, 64, 64),
-        z_dim=200,
-        batch_norm=False,
-        rec_loss="mse",
-        rec_reduction="mean",
-        rec_factor=10000.0,
-        fact=1.0,
-    ),
-    # Seed 002: 218x178 aligned CelebA, conv+BN+MaxPooling, UpSampling+Cropping, tanh,
-    # mean squared error + 1e-4 * KL, BN on mu/log_var, RMSprop.
-    "seed002": VAEConfig(
-        name="seed002",
-        input_shape=(218, 178, 3),
-        downsampling="maxpool",
-        z_dim=512,
-        activation="relu",
-        latent_batch_norm=True,
-        output_activation="tanh",
-        rec_loss="mse",
-        rec_reduction="mean",
-        fact=1e-4,
-        optimizer="rmsprop",
-        learning_rate=1e-3,
-    ),
-}
+    "series_curse_ae": VAEConfig(name="series_curse_ae", filters=(64, 64, 128, 128),
+                                 kernel_sizes=(5, 5, 3, 3), z_dim=1600, variational=False),
+    "seed001_ae": VAEConfig(name="seed001_ae", variational=False, fact=0.0, **_SEED001),
+    "seed001_vae": VAEConfig(name="seed001_vae", rec_factor=10000.0, fact=1.0, **_SEED001),
+    "seed002": VAEConfig(name="seed002", input_shape=(218, 178, 3), downsampling="maxpool",
+                         z_dim=512, activation="relu", latent_batch_norm=True,
+                         output_activation="tanh", rec_loss="mse", rec_reduction="mean",
+                         fact=1e-4, optimizer="rmsprop", learning_rate=1e-3),
+}  # fmt: skip
 
 
 def preset(name: str, **overrides) -> VAEConfig:
@@ -275,13 +204,10 @@ def config_from_profile(profile, name: str = "series_x", **overrides) -> VAEConf
         filters=tuple(profile.filters),
         learning_rate=profile.learning_rate,
     )
-    scaled.update(overrides)
-    return preset(name, **scaled)
+    return preset(name, **{**scaled, **overrides})
 
 
-# --------------------------------------------------------------------------------------
-# Losses
-# --------------------------------------------------------------------------------------
+# --- Losses --------------------------------------------------------------------------
 def kl_divergence(mu, log_var):
     """(chapter I) KL(N(mu, exp(log_var)) || N(0, I)) per sample, summed over the latent dimensions."""
     mu, log_var = ops.cast(mu, "float32"), ops.cast(log_var, "float32")
@@ -301,6 +227,9 @@ def reconstruction_error(x, x_hat, kind="bce", reduction="sum", factor=1.0):
     return factor * reduce(per_pixel, axis=(1, 2))
 
 
+_SETTINGS = ("kind", "pixel_reduction", "factor")  # what the two classes below keep and save
+
+
 @register
 class ReconstructionLoss(keras.losses.Loss):
     """(chapter I) :func:`reconstruction_error` as a Keras loss (averaged over the batch)."""
@@ -315,12 +244,7 @@ class ReconstructionLoss(keras.losses.Loss):
         return reconstruction_error(y_true, y_pred, self.kind, self.pixel_reduction, self.factor)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "kind": self.kind,
-            "pixel_reduction": self.pixel_reduction,
-            "factor": self.factor,
-        }
+        return {**super().get_config(), **{k: getattr(self, k) for k in _SETTINGS}}
 
 
 @register
@@ -338,13 +262,7 @@ class ReconstructionMetric(keras.metrics.Mean):
         return super().update_state(err, sample_weight=sample_weight)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "kind": self.kind,
-            "pixel_reduction": self.pixel_reduction,
-            "factor": self.factor,
-        }
+        return {**super().get_config(), **{k: getattr(self, k) for k in _SETTINGS}}
 
 
 def reconstruction_loss(config: VAEConfig) -> ReconstructionLoss:
@@ -359,17 +277,11 @@ def reconstruction_metric(config: VAEConfig) -> ReconstructionMetric:
 
 def make_optimizer(config: VAEConfig):
     """(chapter XI) Adam / RMSprop / SGD with the config's learning rate."""
-    cls = {
-        "adam": keras.optimizers.Adam,
-        "rmsprop": keras.optimizers.RMSprop,
-        "sgd": keras.optimizers.SGD,
-    }[config.optimizer]
-    return cls(learning_rate=config.learning_rate)
+    name = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}[config.optimizer]
+    return getattr(keras.optimizers, name)(learning_rate=config.learning_rate)
 
 
-# --------------------------------------------------------------------------------------
-# Layers and builders
-# --------------------------------------------------------------------------------------
+# --- Layers and builders -------------------------------------------------------------
 @register
 class Sampling(layers.Layer):
     """(chapter I) z = mu + eps_factor * exp(log_var / 2) * epsilon, with epsilon ~ N(0, I).
@@ -534,9 +446,7 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
     return attach_parts(ae, encoder, decoder, config, None)
 
 
-# --------------------------------------------------------------------------------------
-# Using a trained model
-# --------------------------------------------------------------------------------------
+# --- Using a trained model -----------------------------------------------------------
 def to_unit(images, output_activation: str = "sigmoid") -> np.ndarray:
     """(chapter I) Images as float32 on [0, 1], the range every figure and measure of the course reads:
     uint8 is divided by 255; float images are what a decoder with ``output_activation`` gives,
@@ -550,36 +460,29 @@ def to_unit(images, output_activation: str = "sigmoid") -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
-
-
-def set_sampling_factor(model, factor: float) -> int:
-    """(chapter I) Scale the sampling noise of every Sampling layer in ``model``; returns how many."""
-    found = [layer for layer in _all_layers(model) if isinstance(layer, Sampling)]
-    for layer in found:
-        layer.eps_factor.assign(float(factor))
+def set_enc_to_predict(model, factor: float = 0.0) -> int:
+    """(chapter I) Deterministic encodings: z = mu (the Sampling layers' epsilon factor 0), as in
+    the series; another ``factor`` scales the sampling noise.  Returns how many layers it set."""
+    found, todo = [], list(model.layers)
+    while todo:  # the Sampling layers sit inside the encoder (a model inside the model)
+        layer = todo.pop()
+        todo += layer.layers if isinstance(layer, keras.Model) else []
+        if isinstance(layer, Sampling):
+            layer.eps_factor.assign(float(factor))
+            found.append(layer)
     return len(found)
 
 
-def set_enc_to_predict(model) -> None:
-    """(chapter I) Deterministic encodings: z = mu (epsilon factor 0), as in the series."""
-    set_sampling_factor(model, 0.0)
-
-
 def get_encoder(model):
-    """(chapter XII) The encoder of a built or loaded model (attribute or layer named 'encoder')."""
-    enc = getattr(model, "encoder", None)
-    return enc if enc is not None else model.get_layer("encoder")
+    """(chapter XII) The encoder of a built or loaded model: its part named ``"encoder"``."""
+    return model.get_layer("encoder")
 
 
 def get_decoder(model):
-    """(chapter I) The decoder of a built or loaded model (attribute or layer named 'decoder')."""
-    dec = getattr(model, "decoder", None)
-    return dec if dec is not None else model.get_layer("decoder")
+    """(chapter I) The decoder of a built or loaded model: its part named ``"decoder"``, or a
+    GAN's ``"generator"``."""
+    names = [layer.name for layer in model.layers]
+    return model.get_layer("decoder" if "decoder" in names else "generator")
 
 
 def output_activation(model) -> str:

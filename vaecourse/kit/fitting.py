@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from ..gan import GANConfig, SampleQuality, config_from_profile
+from ..gan import DCGAN, GANConfig, SampleQuality, config_from_profile
 from ..training import BatchTrace, EpochLog
 
 #: GANConfig fields added after the first GANs were cached (the remedies of chapter XIII).
@@ -37,6 +37,25 @@ class GANKey:
             if d[k] == defaults[k].default:
                 del d[k]
         return d
+
+
+class CachedDCGAN(DCGAN):
+    """The DC-GAN as the model cache stores it.  Keras names saved weights by attribute, and the
+    GANs were cached while :class:`~vaecourse.gan.DCGAN` had a ``decoder`` alias of its
+    generator, so their generator weights sit under ``decoder/``; this alias keeps that layout,
+    so cached GANs load (``zoo.face_gan`` builds this class)."""
+
+    @property
+    def decoder(self):
+        return self.generator
+
+
+def build_cached_gan(config: GANConfig, seed=None) -> CachedDCGAN:
+    """A compiled :class:`CachedDCGAN` (what :func:`vaecourse.gan.build_gan` builds, in the
+    cache's weight layout)."""
+    model = CachedDCGAN(config, seed=seed)
+    model.compile()
+    return model
 
 
 #: What :class:`EpochLog` prints for a GAN: ``epoch 2/5  d_loss 0.612  g_loss 1.120  D(x) 0.62

@@ -20,7 +20,6 @@ import ast
 import builtins
 import inspect
 import textwrap
-import types
 
 import keras
 import numpy as np
@@ -101,9 +100,9 @@ def read_as_log_variance(model):
     z, mu, log_sigma = encoder.outputs
     log_var = layers.Rescaling(2.0, name="log_sigma_to_log_var")(log_sigma)
     view = keras.Model(encoder.input, [z, mu, log_var], name="encoder")
-    return types.SimpleNamespace(
-        encoder=view, decoder=models.get_decoder(model), vae_config=model.vae_config
-    )
+    x = keras.Input(encoder.input.shape[1:], name="image")
+    whole = keras.Model(x, models.get_decoder(model)(view(x)[0]), name=f"{model.name}_view")
+    return models.attach_parts(whole, view, models.get_decoder(model), model.vae_config, 3)
 
 
 def split_by_file_index(names, train_share: float = 0.8) -> tuple:
