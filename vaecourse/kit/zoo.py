@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .. import bottleneck, gan, latent, mechanisms, models
+from .. import bottleneck, distribute, gan, latent, mechanisms, models
 from . import classifier, fitting, precision
 from .data import load_faces, make_dataset, to_float
 from .data.attributes import labelled
@@ -46,8 +46,8 @@ def trained(
         return fit(model, faces if faces is not None else load_faces(P, verbose=False))
 
     def built(cfg):  # under full on a GPU in mixed precision (kit.precision), else float32
-        with precision.scope(P):
-            return precision.float32_codes(build(cfg))
+        with precision.scope(P):  # several devices: in the strategy's scope, BN synchronized
+            return distribute.replicated(lambda: precision.float32_codes(build(cfg)))
 
     extra = {"epochs": epochs, "data": tag, **extra}
     return cached_model(
