@@ -206,6 +206,17 @@ def test_the_kit_reads_profile_values_through_pick_not_the_name():
     assert found == []
 
 
+def test_the_kit_is_untagged():
+    """A chapter tag says "taught": machinery in the kit carries none (move it, or drop the tag)."""
+    found = []
+    for path in sorted((ROOT / "vaecourse" / "kit").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                if TAG.match(ast.get_docstring(node, clean=False) or ""):
+                    found.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert found == []
+
+
 @pytest.mark.parametrize("path", TAUGHT, ids=lambda p: p.name)
 def test_no_taught_function_is_longer_than_a_screen(path):
     long = [
