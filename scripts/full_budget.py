@@ -167,7 +167,10 @@ SPLIT_ARRAYS = {
     ],
     "16": [(_first("N_TEST"), 6, 96, "n_val")],  # test, val; VAE, GAN, 2 variants' samples
     "17": [(_first("N_EVAL"), 7, 128, "n_val")],  # x_val, 2 reconstructions, 4 noisy decodings
-    "18": [(_first("N_EVAL"), 6, 96, "n_val")],  # x_val, x_val01, 3 models' reconstructions
+    "18": [
+        (_first("N_EVAL"), 6, 96, "n_val"),  # x_val, x_val01, 3 models' reconstructions, 1 more
+        (_first("n_blur"), 33, 96, "n_val"),  # 16 decoded draws, stacked for their mean, x_b
+    ],
     "19": [
         (_first(), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
         (_first("N_ENC", FULL.n_train), 2, 96, "n_train"),  # a float copy, divided by 255
