@@ -52,7 +52,7 @@ def build_one_device_form(config, optimizer):
     model = OneDeviceVAE(vae.encoder, vae.decoder, vae.rec_loss, vae.fact)
     model.compile(optimizer=optimizer)
     model(np.zeros((1,) + config.input_shape, "float32"))
-    return models.attach_parts(model, vae.encoder, vae.decoder, config, 3)
+    return model
 
 def run_zoo():
     from vaecourse.kit import data, fitting, zoo
@@ -183,7 +183,7 @@ def test_mechanism_3_on_one_device_applies_the_batch_mean_gradient(two_replicas)
 
 def test_the_zoo_trains_on_two_replicas_what_it_trains_on_one(two_replicas, tmp_path, monkeypatch):
     assert two_replicas["zoo_trained"] and two_replicas["zoo_replicas"] == 2
-    assert "built on MirroredStrategy: 2 replica(s)" in two_replicas["stdout"]
+    assert "on MirroredStrategy: 2 replica(s)" in two_replicas["stdout"]
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
     scope = {}
     exec(SHARED, scope)

@@ -4,9 +4,10 @@
   ``TF_CONFIG`` -> ``MultiWorkerMirroredStrategy``; several GPUs, a CPU split into logical
   devices (:func:`logical_cpus`) or the ``devices`` given -> ``MirroredStrategy``; otherwise
   TensorFlow's default strategy.  It prints the replicas.
-* :func:`replicated` builds a model inside that strategy's scope when there are several
-  devices, with :func:`synchronize_batch_norm` (batch statistics over the global batch): the
-  model zoo builds every cached model through it.
+* :func:`scope` is that strategy's scope when there are several devices, and
+  :func:`replicated` builds a model there with :func:`synchronize_batch_norm` (batch
+  statistics over the global batch): the model zoo builds, loads and trains every cached
+  model this way.
 * :func:`dataset` is an input pipeline of the global batch with its sharding policy stated.
 
 Build and compile models inside ``with strategy.scope():`` -- variables, optimizer slots and
@@ -18,13 +19,12 @@ batch (``tf.nn.compute_average_loss``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
 import keras
 import tensorflow as tf
-
-from . import models
 
 
 def logical_cpus(n: int = 2) -> list:
@@ -44,34 +44,29 @@ def logical_cpus(n: int = 2) -> list:
 
 def strategy(devices=None, verbose: bool = True) -> tf.distribute.Strategy:
     """(chapter Scaling) The strategy for this machine (see the module docstring); prints how many replicas.
-    Without ``devices`` the strategy is made once and then reused."""
+    Without ``devices`` it is made once and then reused."""
     global _machine
+    workers = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {}).get("worker")
     if devices is not None:
         chosen = tf.distribute.MirroredStrategy(devices)
+    elif _machine is not None:
+        chosen = _machine  # made once: a second MultiWorkerMirroredStrategy would fail
+    elif workers and len(workers) > 1:  # first: it must set up TensorFlow's devices itself
+        # a collective that hangs (a worker died) fails after 5 minutes instead of never
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=300)
+        chosen = _machine = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    elif len(tf.config.list_logical_devices("GPU")) > 1:
+        chosen = _machine = tf.distribute.MirroredStrategy()  # all GPUs
+    elif len(cpus := tf.config.list_logical_devices("CPU")) > 1:  # split by logical_cpus()
+        chosen = _machine = tf.distribute.MirroredStrategy([d.name for d in cpus])
     else:
-        chosen = _machine or _for_this_machine()
-        if chosen.num_replicas_in_sync > 1:
-            _machine = chosen  # made once: a second MultiWorkerMirroredStrategy would fail
+        chosen = tf.distribute.get_strategy()  # TensorFlow's default: one device
     if verbose:
         print(describe(chosen))
     return chosen
 
 
-_machine = None  # the strategy strategy() chose for this machine
-
-
-def _for_this_machine() -> tf.distribute.Strategy:
-    workers = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {}).get("worker")
-    if workers and len(workers) > 1:  # first: it must set up TensorFlow's devices itself
-        # a collective that hangs (a worker died) fails after 5 minutes instead of never
-        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=300)
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    gpus, cpus = (tf.config.list_logical_devices(kind) for kind in ("GPU", "CPU"))
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()  # all GPUs
-    if not gpus and len(cpus) > 1:  # a CPU split by logical_cpus(): it stands in for GPUs
-        return tf.distribute.MirroredStrategy([d.name for d in cpus])
-    return tf.distribute.get_strategy()  # the default: one device
+_machine = None  # the strategy strategy() made for this machine's devices
 
 
 def describe(chosen: tf.distribute.Strategy) -> str:
@@ -82,21 +77,31 @@ def describe(chosen: tf.distribute.Strategy) -> str:
     return f"{name}: {chosen.num_replicas_in_sync} replica(s)"
 
 
-def replicated(build):
-    """(chapter Scaling) The model ``build()`` makes (and compiles), on every device of
-    :func:`strategy`: built inside its scope, with batch normalisation over the global batch
-    (:func:`synchronize_batch_norm`).  On one device (or inside a scope the caller opened) it
-    is just ``build()``.  ``fit`` then splits the batches it gets -- global batches -- among
-    the replicas."""
-    if tf.distribute.has_strategy():  # the caller chose the strategy
-        return build()
+@contextlib.contextmanager
+def scope():
+    """(chapter Scaling) Inside: the scope of :func:`strategy` when it finds several devices (it
+    says so), where models are built, loaded and trained on all of them; on one device, or
+    inside a scope the caller opened, it changes nothing."""
+    if tf.distribute.has_strategy():  # the caller chose
+        yield tf.distribute.get_strategy()
+        return
     chosen = strategy(verbose=False)
     if chosen.num_replicas_in_sync == 1:
-        return build()
-    print(f"built on {describe(chosen)}")
+        yield chosen
+        return
+    print(f"on {describe(chosen)}")
     with chosen.scope():
-        model = build()
-    synchronize_batch_norm(model)
+        yield chosen
+
+
+def replicated(build):
+    """(chapter Scaling) The model ``build()`` makes (and compiles) with batch normalisation over
+    the global batch (:func:`synchronize_batch_norm`) when it is built on several replicas --
+    inside :func:`scope` -- and just ``build()`` on one device.  ``fit`` then splits the
+    batches it gets -- global batches -- among the replicas."""
+    model = build()
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        synchronize_batch_norm(model)
     return model
 
 
@@ -104,11 +109,13 @@ def synchronize_batch_norm(model) -> int:
     """(chapter Scaling) Let every BatchNormalization layer of ``model`` compute its batch statistics over the
     global batch (an all-reduce per layer) instead of each replica's share; returns how many.
     Set it before the first training step: the flag is read when the step is traced."""
-    bn = keras.layers.BatchNormalization
-    found = [layer for layer in models._all_layers(model) if isinstance(layer, bn)]
-    for layer in found:
-        layer.synchronized = True
-    return len(found)
+    found, todo = 0, list(model.layers)
+    while todo:  # the layers sit inside the encoder and decoder (models inside the model)
+        layer = todo.pop()
+        todo += layer.layers if isinstance(layer, keras.Model) else []
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized, found = True, found + 1
+    return found
 
 
 def dataset(images, global_batch: int, shuffle: bool = False, seed=None) -> tf.data.Dataset:

@@ -46,20 +46,21 @@ def trained(
         return fit(model, faces if faces is not None else load_faces(P, verbose=False))
 
     def built(cfg):  # under full on a GPU in mixed precision (kit.precision), else float32
-        with precision.scope(P):  # several devices: in the strategy's scope, BN synchronized
+        with precision.scope(P):  # several devices: batch normalisation synchronized
             return distribute.replicated(lambda: precision.float32_codes(build(cfg)))
 
     extra = {"epochs": epochs, "data": tag, **extra}
-    return cached_model(
-        name,
-        config,
-        built,
-        train,
-        profile=P,
-        extra=extra,
-        verbose=verbose,
-        trained_on=trained_on,
-    )
+    with distribute.scope():  # several devices: built, loaded and trained on all of them
+        return cached_model(
+            name,
+            config,
+            built,
+            train,
+            profile=P,
+            extra=extra,
+            verbose=verbose,
+            trained_on=trained_on,
+        )
 
 
 # --- The VAEs and AEs ----------------------------------------------------------------------
