@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/dry_run.py --json benchmarks/dry_run_full.json   # measure (CPU)
     .venv/bin/python scripts/full_budget.py benchmarks/dry_run_full.json      # -> book/_full_budget.md
+    .venv/bin/python scripts/full_budget.py benchmarks/dry_run_full.json new.json \
+        --record benchmarks/dry_run_full.json     # new rehearsals replace their chapters' results
 
 The dress rehearsal (``VAECOURSE_DRY_RUN=1``) logs every ``fit`` a chapter makes under
 ``full``: the model, its forward FLOPs and layer outputs per image at the real shapes (counted
@@ -362,11 +364,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "book" / "_full_budget.md")
     ap.add_argument("--source", default="a shared 2-core CPU")
     ap.add_argument("--details", action="store_true", help="print every fit's budget")
+    ap.add_argument(
+        "--record", type=Path, help="also write the latest result of each chapter to this JSON"
+    )
     args = ap.parse_args(argv)
-    latest = {}  # several rehearsals: the latest result of each chapter
+    latest = {}  # several rehearsals: the latest result of each chapter (the last file's)
     for path in args.rehearsal:
         latest.update({r["chapter"]: r for r in json.loads(path.read_text())["results"]})
-    results = list(latest.values())
+    results = sorted(latest.values(), key=lambda r: r["chapter"])
+    if args.record:
+        args.record.write_text(json.dumps({"profile": "full", "results": results}, indent=1))
     rows = [chapter_budget(r) for r in shared_first(results)]
     if args.details:
         for r in rows:
