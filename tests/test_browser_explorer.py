@@ -29,7 +29,7 @@ def vae():
 
 @pytest.fixture(scope="module")
 def z(vae):
-    return latent.normal_points(32, vae.vae_config.z_dim, seed=3) * 1.5
+    return latent.normal_points(32, profiles.profile("ci").z_dim, seed=3) * 1.5
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,9 @@ def test_float16_weights_halve_the_file_and_keep_the_images(vae, z, full_onnx):
 @pytest.fixture(scope="module")
 def exported(vae, tmp_path_factory):
     rng = np.random.default_rng(1)
-    codes = (rng.standard_normal((300, vae.vae_config.z_dim)) * [2.0] + 0.3).astype("float32")
+    codes = (rng.standard_normal((300, profiles.profile("ci").z_dim)) * [2.0] + 0.3).astype(
+        "float32"
+    )
     labels = {name: np.where(rng.random(300) < 0.3, 1, -1) for name in ATTRIBUTES}
     vectors = {name: latent.attribute_vector(codes, y) for name, y in labels.items()}
     ex = bx.export(vae, codes, vectors, tmp_path_factory.mktemp("explorer"), n_check=16)
@@ -133,7 +135,7 @@ def cvae():
 @pytest.fixture(scope="module")
 def exported_conditional(cvae, tmp_path_factory):
     rng = np.random.default_rng(4)
-    codes = rng.standard_normal((20, cvae.vae_config.z_dim)).astype("float32")
+    codes = rng.standard_normal((20, profiles.profile("ci").z_dim)).astype("float32")
     labels = rng.choice([-1.0, 1.0], (20, len(ATTRIBUTES))).astype("float32")
     folder = tmp_path_factory.mktemp("cvae")
     return bx.export_conditional(cvae, codes, labels, ATTRIBUTES, folder, n_check=8), codes, labels
@@ -165,6 +167,6 @@ def test_the_conditional_script_decodes_as_keras_and_listens_to_the_labels(
 
 
 def test_the_conditional_export_rejects_labels_that_do_not_fit(cvae, tmp_path):
-    codes = np.zeros((5, cvae.vae_config.z_dim), "float32")
+    codes = np.zeros((5, profiles.profile("ci").z_dim), "float32")
     with pytest.raises(ValueError, match="one column per attribute"):
         bx.export_conditional(cvae, codes, np.ones((5, 3)), ATTRIBUTES, tmp_path)

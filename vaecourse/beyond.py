@@ -86,9 +86,7 @@ def build_sigma_vae(config: models.VAEConfig, seed=None) -> SigmaVAE:
     config = config.replace(rec_loss="mse")  # so metrics.elbo reads its likelihood as Gaussian
     encoder, decoder = models.build_encoder(config, seed=seed), models.build_decoder(config)
     vae = SigmaVAE(encoder, decoder, None, config.fact, name=config.name)
-    vae.compile(optimizer=models.make_optimizer(config))
-    vae(np.zeros((1,) + config.input_shape, "float32"))
-    return models.attach_parts(vae, encoder, decoder, config, 3)
+    return models.compile_and_build(vae, config)
 
 
 @models.register
@@ -125,9 +123,8 @@ def build_cvae(config: models.VAEConfig, n_conditions: int, seed=None) -> Condit
     vae = ConditionalVAE(
         encoder, decoder, models.reconstruction_loss(config), config.fact, name=config.name
     )
-    vae.compile(optimizer=models.make_optimizer(config))
-    vae([np.zeros((1,) + config.input_shape, "float32"), np.zeros((1, k), "float32")])
-    return models.attach_parts(vae, encoder, decoder, config, 3)
+    zeros = [np.zeros((1,) + config.input_shape, "float32"), np.zeros((1, k), "float32")]
+    return models.compile_and_build(vae, config, inputs=zeros)
 
 
 def encode_c(model, images, c, batch_size: int = 256) -> np.ndarray:
@@ -184,9 +181,7 @@ def build_regularised_vae(config, warmup_steps=0, free_bits=0.0, seed=None) -> R
     encoder, decoder = models.build_encoder(config, seed=seed), models.build_decoder(config)
     vae = RegularisedVAE(encoder, decoder, models.reconstruction_loss(config), config.fact,
                          warmup_steps, free_bits, name=config.name)  # fmt: skip
-    vae.compile(optimizer=models.make_optimizer(config))
-    vae(np.zeros((1,) + config.input_shape, "float32"))
-    return models.attach_parts(vae, encoder, decoder, config, 3)
+    return models.compile_and_build(vae, config)
 
 
 def calibrated_sigma(model, images, seed: int = 0) -> float:

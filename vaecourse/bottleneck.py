@@ -15,18 +15,16 @@ The memory a training step takes is measured by :func:`vaecourse.kit.measure.tra
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 from .mechanisms import VAE
 from .models import (
     Sampling,
     VAEConfig,
-    attach_parts,
     build_decoder,
     build_encoder,
+    compile_and_build,
     feature_sizes,
-    make_optimizer,
     reconstruction_loss,
 )
 
@@ -71,10 +69,7 @@ def build_dense_vae(config: VAEConfig, hidden: int, compile: bool = True, seed=N
     """(chapter XII) The GradientTape VAE (mechanism 3) with :func:`build_dense_encoder` as its encoder."""
     encoder, decoder = build_dense_encoder(config, hidden, seed=seed), build_decoder(config)
     vae = VAE(encoder, decoder, reconstruction_loss(config), config.fact, name=config.name)
-    if compile:
-        vae.compile(optimizer=make_optimizer(config))
-    vae(np.zeros((1,) + config.input_shape, "float32"))
-    return attach_parts(vae, encoder, decoder, config, 3)
+    return compile_and_build(vae, config, compile=compile)
 
 
 def encoder_parameters(config: VAEConfig, hidden: int | None = None) -> int:

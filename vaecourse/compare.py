@@ -30,11 +30,11 @@ def share_weights(vaes, source: int = 0, deterministic: bool = True) -> list:
     (:func:`vaecourse.models.set_enc_to_predict`), so z = mu in every model.
     Returns the list of models."""
     vaes = list(vaes)
-    enc_w = vaes[source].encoder.get_weights()
-    dec_w = vaes[source].decoder.get_weights()
+    enc_w = models.get_encoder(vaes[source]).get_weights()
+    dec_w = models.get_decoder(vaes[source]).get_weights()
     for vae in vaes:
-        vae.encoder.set_weights(enc_w)
-        vae.decoder.set_weights(dec_w)
+        models.get_encoder(vae).set_weights(enc_w)
+        models.get_decoder(vae).set_weights(dec_w)
         if deterministic:
             models.set_enc_to_predict(vae)
     return vaes

@@ -27,11 +27,10 @@ from keras import layers, ops
 
 from .models import (
     VAEConfig,
-    attach_parts,
     build_decoder,
     build_encoder,
+    compile_and_build,
     kl_divergence,
-    make_optimizer,
     reconstruction_loss,
     reconstruction_metric,
     register,
@@ -75,13 +74,10 @@ def build_vae_layer_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
     x = keras.Input(config.input_shape, name="image")
     z, mu, log_var = encoder(x)
     vae = keras.Model(x, decoder(z), name=config.name)
-    if compile:
-        vae.compile(
-            optimizer=optimizer or make_optimizer(config),
-            loss=reconstruction_loss(config),
-            metrics=[reconstruction_metric(config)],
-        )
-    return attach_parts(vae, encoder, decoder, config, 0)
+    loss, metrics = reconstruction_loss(config), [reconstruction_metric(config)]
+    return compile_and_build(
+        vae, config, optimizer, compile, build=False, loss=loss, metrics=metrics
+    )
 
 
 # --- Mechanism 1: tensor transfer to a second output ---------------------------------
@@ -112,12 +108,8 @@ def build_vae_multi_output(config: VAEConfig, optimizer=None, compile=True, seed
         "kl": layers.Concatenate(name="kl", dtype="float32")([mu, log_var]),
     }
     vae = keras.Model(x, outputs, name=config.name)
-    if compile:
-        vae.compile(
-            optimizer=optimizer or make_optimizer(config),
-            loss={"reconstruction": reconstruction_loss(config), "kl": KLLoss(config.fact)},
-        )
-    return attach_parts(vae, encoder, decoder, config, 1)
+    loss = {"reconstruction": reconstruction_loss(config), "kl": KLLoss(config.fact)}
+    return compile_and_build(vae, config, optimizer, compile, build=False, loss=loss)
 
 
 # --- Mechanism 2: add_loss in a subclassed model --------------------------------------
@@ -158,14 +150,8 @@ def build_vae_model_loss(config: VAEConfig, optimizer=None, compile=True, seed=N
     """(chapter VII) Mechanism 2: a subclassed model that calls add_loss in call()."""
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     vae = VAEModelLoss(encoder, decoder, config.fact, name=config.name)
-    if compile:
-        vae.compile(
-            optimizer=optimizer or make_optimizer(config),
-            loss=reconstruction_loss(config),
-            metrics=[reconstruction_metric(config)],
-        )
-    vae(np.zeros((1,) + config.input_shape, "float32"))  # build, so weights can be loaded
-    return attach_parts(vae, encoder, decoder, config, 2)
+    loss, metrics = reconstruction_loss(config), [reconstruction_metric(config)]
+    return compile_and_build(vae, config, optimizer, compile, loss=loss, metrics=metrics)
 
 
 # --- Mechanism 3: train_step with GradientTape ---------------------------------------
@@ -242,10 +228,7 @@ def build_vae_gradient_tape(config: VAEConfig, optimizer=None, compile=True, see
     """(chapter I) Mechanism 3: the :class:`VAE` model with its GradientTape train_step."""
     encoder, decoder = build_encoder(config, seed=seed), build_decoder(config)
     vae = VAE(encoder, decoder, reconstruction_loss(config), config.fact, name=config.name)
-    if compile:
-        vae.compile(optimizer=optimizer or make_optimizer(config))
-    vae(np.zeros((1,) + config.input_shape, "float32"))
-    return attach_parts(vae, encoder, decoder, config, 3)
+    return compile_and_build(vae, config, optimizer, compile)
 
 
 BUILDERS = {
@@ -274,9 +257,6 @@ def fit_targets(model, x):
     None for mechanism 3 (its train_step needs no targets), ``x`` itself otherwise."""
     if isinstance(model, VAE):
         return None
-    if (
-        isinstance(getattr(model, "output", None), dict)
-        or getattr(model, "kl_mechanism", None) == 1
-    ):
+    if isinstance(getattr(model, "output", None), dict):
         return {"reconstruction": x, "kl": np.zeros((len(x), 1), "float32")}
     return x

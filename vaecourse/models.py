@@ -422,10 +422,17 @@ def build_decoder(config: VAEConfig) -> keras.Model:
     return keras.Model(z_in, out, name="decoder")
 
 
-def attach_parts(model, encoder, decoder, config, mechanism):
-    """(chapter XI) Give every built model the same handles: .encoder, .decoder, .vae_config."""
-    model.encoder, model.decoder = encoder, decoder
-    model.vae_config, model.kl_mechanism = config, mechanism
+def compile_and_build(
+    model, config, optimizer=None, compile=True, build=True, inputs=None, **losses
+):
+    """(chapter I) The tail of every builder: compile ``model`` with the config's optimizer (and
+    ``losses``, e.g. ``loss=`` and ``metrics=``) unless ``compile=False``; with ``build``, call
+    it once on ``inputs`` (a zero batch by default), so that a subclassed model has its weights
+    to train or to load into.  A functional model has them already (``build=False``)."""
+    if compile:
+        model.compile(optimizer=optimizer or make_optimizer(config), **losses)
+    if build:
+        model(np.zeros((1,) + config.input_shape, "float32") if inputs is None else inputs)
     return model
 
 
@@ -437,13 +444,10 @@ def build_ae(config: VAEConfig, optimizer=None, compile: bool = True) -> keras.M
     encoder, decoder = build_encoder(config), build_decoder(config)
     x = keras.Input(config.input_shape, name="image")
     ae = keras.Model(x, decoder(encoder(x)), name=config.name)
-    if compile:
-        ae.compile(
-            optimizer=optimizer or make_optimizer(config),
-            loss=reconstruction_loss(config),
-            metrics=[reconstruction_metric(config)],
-        )
-    return attach_parts(ae, encoder, decoder, config, None)
+    loss, metrics = reconstruction_loss(config), [reconstruction_metric(config)]
+    return compile_and_build(
+        ae, config, optimizer, compile, build=False, loss=loss, metrics=metrics
+    )
 
 
 # --- Using a trained model -----------------------------------------------------------
@@ -487,7 +491,10 @@ def get_decoder(model):
 
 def output_activation(model) -> str:
     """(chapter I) ``"sigmoid"`` or ``"tanh"``: the activation of the decoder's (or generator's) last layer."""
-    return get_decoder(model).layers[-1].activation.__name__
+    last = get_decoder(model).layers[-1]
+    while isinstance(last, keras.Model):  # a decoder wrapped around another (XIV's conditional)
+        last = last.layers[-1]
+    return last.activation.__name__
 
 
 def encode(model, images, batch_size: int = 256, log_var: bool = False):

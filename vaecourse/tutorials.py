@@ -12,7 +12,6 @@ The checks and measures the two chapters only call are :mod:`vaecourse.kit.tutor
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from . import mechanisms, models
@@ -170,9 +169,7 @@ def build_tutorial_vae(config: models.VAEConfig, sampling: str = "per_image", se
     model = mechanisms.VAE(
         encoder, vae.decoder, models.reconstruction_loss(config), config.fact, name=config.name
     )
-    model.compile(optimizer=models.make_optimizer(config))
-    model(np.zeros((1,) + config.input_shape, "float32"))
-    return models.attach_parts(model, encoder, vae.decoder, config, 3)
+    return models.compile_and_build(model, config)
 
 
 def tutorial002_loss(x, x_hat, mu, log_var, kl_weight: float = 1e-4):

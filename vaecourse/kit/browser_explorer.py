@@ -342,7 +342,7 @@ def export_conditional(
             f"got shape {conditions.shape} for {len(codes)} codes"
         )
     decoder = models.get_decoder(model)
-    activation = model.vae_config.output_activation
+    activation = models.output_activation(model)
     full = onnx_bytes(decoder)
     shipped = float16_weights(full) if weights == "float16" else full
     session = onnx_session(shipped)

@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage, special
 
-from .. import models
+from .. import beyond, mechanisms, models
 from ..metrics import frechet_distance_from_stats
 
 
@@ -465,14 +465,20 @@ def decoder_log_likelihood(
 
 
 def _likelihood_of(model, likelihood):
+    """The likelihood the model trains with: its reconstruction loss read as one (BCE:
+    Bernoulli, squared error: Gaussian; the sigma-VAE's is Gaussian by construction)."""
     if likelihood is not None:
         return likelihood
-    cfg = getattr(model, "vae_config", None)
-    if cfg is None:
+    if isinstance(model, beyond.SigmaVAE):
+        return "gaussian"
+    loss = model.rec_loss if isinstance(model, mechanisms.VAE) else model.loss
+    loss = loss.get("reconstruction") if isinstance(loss, dict) else loss  # mechanism 1
+    if not isinstance(loss, models.ReconstructionLoss):
         raise ValueError(
-            "the model carries no vae_config: pass likelihood='bernoulli' or 'gaussian'"
+            "the model has no reconstruction loss of the course to read its likelihood from: "
+            "pass likelihood='bernoulli' or 'gaussian'"
         )
-    return "bernoulli" if cfg.rec_loss == "bce" else "gaussian"
+    return "bernoulli" if loss.kind == "bce" else "gaussian"
 
 
 def _model_input(model, images) -> np.ndarray:
@@ -480,8 +486,7 @@ def _model_input(model, images) -> np.ndarray:
     x = np.asarray(images)
     if x.dtype != np.uint8:
         return x.astype(np.float32)
-    cfg = getattr(model, "vae_config", None)
-    if cfg is not None and cfg.output_activation == "tanh":
+    if models.output_activation(model) == "tanh":
         return x.astype(np.float32) / 127.5 - 1.0
     return x.astype(np.float32) / 255.0
 

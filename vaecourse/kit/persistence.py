@@ -89,13 +89,8 @@ def save_model(model, path) -> Path:
 
 
 def load_model(path, compile: bool = True):
-    """Load a ``.keras`` file (safe mode) and restore the ``.encoder``/``.decoder`` handles."""
+    """Load a ``.keras`` file (safe mode); ``models.get_encoder``/``get_decoder`` find its parts."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: save a model there with save_model()")
-    model = keras.saving.load_model(path, compile=compile, safe_mode=True)
-    if getattr(model, "encoder", None) is None:
-        names = {layer.name for layer in model.layers}
-        if {"encoder", "decoder"} <= names:
-            model.encoder, model.decoder = model.get_layer("encoder"), model.get_layer("decoder")
-    return model
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)

@@ -82,27 +82,27 @@ def build_denoising_ae(
     ae = models.build_ae(config, compile=False)
     x = keras.Input(config.input_shape, name="image")
     masked = PixelDropout(keep_min, keep_max, seed=seed, name="pixel_dropout")(x)
-    model = keras.Model(x, ae.decoder(ae.encoder(masked)), name=config.name)
-    if compile:
-        model.compile(
-            optimizer=models.make_optimizer(config),
-            loss=models.reconstruction_loss(config),
-            metrics=[models.reconstruction_metric(config)],
-        )
-    return models.attach_parts(model, ae.encoder, ae.decoder, config, None)
+    encoder, decoder = models.get_encoder(ae), models.get_decoder(ae)
+    model = keras.Model(x, decoder(encoder(masked)), name=config.name)
+    loss, metrics = models.reconstruction_loss(config), [models.reconstruction_metric(config)]
+    return models.compile_and_build(
+        model, config, None, compile, build=False, loss=loss, metrics=metrics
+    )
 
 
 def read_as_log_variance(model):
     """A view of a model whose encoder's third output is log sigma (:class:`~vaecourse.tutorials.LogSigmaSampling`)
     with that output doubled into a log-variance, as the measures (``measures.elbo``,
-    ``latent.kl_per_dim``) expect.  The view has the model's decoder and config."""
+    ``latent.kl_per_dim``) expect.  The view has the model's decoder, and is compiled with its
+    reconstruction loss, so the measures read the same likelihood from it."""
     encoder = models.get_encoder(model)
     z, mu, log_sigma = encoder.outputs
     log_var = layers.Rescaling(2.0, name="log_sigma_to_log_var")(log_sigma)
     view = keras.Model(encoder.input, [z, mu, log_var], name="encoder")
     x = keras.Input(encoder.input.shape[1:], name="image")
     whole = keras.Model(x, models.get_decoder(model)(view(x)[0]), name=f"{model.name}_view")
-    return models.attach_parts(whole, view, models.get_decoder(model), model.vae_config, 3)
+    whole.compile(loss=model.rec_loss)
+    return whole
 
 
 def split_by_file_index(names, train_share: float = 0.8) -> tuple:
