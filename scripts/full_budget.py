@@ -177,7 +177,8 @@ SPLIT_ARRAYS = {
         (_first(), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
         (_first("N_ENC", FULL.n_train), 2, 96, "n_train"),  # a float copy, divided by 255
     ],
-    "20": [(lambda p: TEST // FULL.batch_size * FULL.batch_size, 2, 96, "n_val")],  # val, Keras'
+    # val and Keras' copy of it for evaluate (n_val: a pick of how many, if the chapter has one)
+    "20": [(_first("n_val", TEST // FULL.batch_size * FULL.batch_size), 2, 96, "n_val")],
 }
 
 
