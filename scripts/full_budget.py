@@ -147,7 +147,8 @@ TRAINING_SETS = {
 # Float32 image arrays a chapter holds at the same time whose length follows a data split a
 # rehearsal shrinks (DRY_RUN: "n_val" test or validation faces, "n_train" training faces):
 # per chapter, (their length under full, how many are alive together, image side, split),
-# read from the chapter's code.  The budget adds what the rehearsal did not hold of them.
+# read from the chapter's code (a pick such as N_TEST caps their length under full).
+# The budget adds what the rehearsal did not hold of them.
 # The counts are lower bounds: temporaries of NumPy expressions are not counted.  A fit's own
 # arrays are the fit's (fit_budget).
 TEST = FULL.n_val  # load_celeba: the test split holds up to n_val faces (CelebA has 19,962)
@@ -158,13 +159,13 @@ def _first(name=None, whole=TEST):
 
 
 SPLIT_ARRAYS = {
-    "01": [(_first(), 3, 96, "n_val")],  # x_test, as many decoded samples, a reconstruction
-    "02": [(_first(), 2, 96, "n_val")],  # the test faces, a model's reconstructions of them
-    "10": [(_first(), 3, 96, "n_val")],  # x_test, its clipped copy, as many decoded samples
+    "01": [(_first("N_TEST"), 3, 96, "n_val")],  # x_test, as many decoded samples, a reconstruction
+    "02": [(_first("N_TEST"), 2, 96, "n_val")],  # the test faces, a model's reconstructions of them
+    "10": [(_first("N_TEST"), 3, 96, "n_val")],  # x_test, its clipped copy, as many decoded samples
     "11": [(_first("N_REAL"), 5, 96, "n_val")],  # x_test, 2 models' reconstructions, 2 more
-    "12": [(_first(), 2, 96, "n_val")],  # x_test, a variant's reconstructions
+    "12": [(_first("N_TEST"), 2, 96, "n_val")],  # x_test, a variant's reconstructions
     "13": [
-        (_first(), 2, 96, "n_val"),  # x_test, a model's reconstructions
+        (_first("N_TEST"), 2, 96, "n_val"),  # x_test, a model's reconstructions
         (_first("N_CODES", FULL.n_train), 1, 96, "n_train"),  # x_codes
     ],
     "16": [(_first("N_TEST"), 6, 96, "n_val")],  # test, val; VAE, GAN, 2 variants' samples
@@ -174,7 +175,7 @@ SPLIT_ARRAYS = {
         (_first("n_blur"), 33, 96, "n_val"),  # 16 decoded draws, stacked for their mean, x_b
     ],
     "19": [
-        (_first(), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
+        (_first("N_TEST"), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
         (_first("N_ENC", FULL.n_train), 2, 96, "n_train"),  # a float copy, divided by 255
     ],
     # val and Keras' copy of it for evaluate (n_val: a pick of how many, if the chapter has one)
@@ -197,7 +198,7 @@ def fit_budget(chapter: str, fit: dict, p: dict) -> dict:
         images, n_val = FULL.digits_n, DIGITS_VAL
     elif _is_faces(fit):
         images = TRAINING_SETS.get(chapter, lambda f, q: FULL.n_train)(fit, p)
-        n_val = FULL.n_val
+        n_val = min(p.get("N_VAL", FULL.n_val), FULL.n_val)  # a chapter's pick of them
     else:  # not images of a data set (e.g. a toy model on a few vectors): as in the rehearsal
         images, n_val = fit["images_seen"], 0
     epochs = max(1, int(fit["epochs_asked"]) - int(fit["initial_epoch"]))
