@@ -64,9 +64,12 @@ def trained(
 
 
 # --- The VAEs and AEs ----------------------------------------------------------------------
-def train_on_faces(model, faces, P, epochs: int | None = None, log_every: int = 1) -> dict:
+def train_on_faces(
+    model, faces, P, epochs: int | None = None, log_every: int = 1, callbacks=()
+) -> dict:
     """Fit ``model`` on ``faces.train`` (validating on ``faces.val``) through tf.data, in the
-    data range of its decoder's output (``"pm1"`` for tanh, else ``"01"``)."""
+    data range of its decoder's output (``"pm1"`` for tanh, else ``"01"``), with ``callbacks``
+    (e.g. a :class:`~vaecourse.training.BatchTrace`)."""
     scale = "pm1" if models.output_activation(model) == "tanh" else "01"
     train = make_dataset(faces.train, P.batch_size, shuffle=True, seed=P.seed, scale=scale)
     val = make_dataset(faces.val, P.batch_size, shuffle=False, scale=scale)
@@ -77,6 +80,7 @@ def train_on_faces(model, faces, P, epochs: int | None = None, log_every: int = 
         epochs=epochs or P.epochs,
         n_images=len(faces.train),
         log_every=log_every,
+        callbacks=callbacks,
     )
 
 
