@@ -200,3 +200,21 @@ def test_encode_gives_mu_or_z_and_on_request_log_var():
     assert m.shape == v.shape == (10, 3)
     np.testing.assert_allclose(models.encode(vae, x), m)  # mu, not z = mu + 1
     np.testing.assert_allclose(m, np.asarray(vae_encoder(x)[1]), rtol=1e-6)
+
+
+def test_every_model_gives_its_parts_by_name_and_carries_no_attached_config():
+    """The builders return plain Keras models: the encoder and decoder are found as the parts
+    named so (a GAN's decoder is its generator); no config or mechanism is attached to them."""
+    from vaecourse import gan, mechanisms
+
+    cfg = VAEConfig(input_shape=(16, 16, 3), filters=(4, 8), z_dim=3)
+    built = [mechanisms.build_vae(cfg, mechanism=m) for m in mechanisms.MECHANISMS]
+    built.append(models.build_ae(cfg))
+    for model in built:
+        assert models.get_encoder(model).name == "encoder"
+        assert models.get_decoder(model).name == "decoder"
+        assert not hasattr(model, "vae_config") and not hasattr(model, "kl_mechanism")
+        assert models.decode(model, np.zeros((2, 3), "float32")).shape == (2, 16, 16, 3)
+    dcgan = gan.build_gan(gan.GANConfig(image_size=16, z_dim=3, filters=(8, 16)))
+    assert models.get_decoder(dcgan) is dcgan.generator and not hasattr(dcgan, "decoder")
+    assert models.output_activation(dcgan) == "sigmoid"

@@ -255,10 +255,6 @@ class DCGAN(keras.Model):
         }
         self.built = True  # both networks are functional models, built above
 
-    @property
-    def z_dim(self) -> int:
-        return self.gan_config.z_dim
-
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
