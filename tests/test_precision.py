@@ -191,3 +191,13 @@ def test_codes_stay_float32_under_mixed_precision(restore_policy):
     assert z.dtype == mu.dtype == log_var.dtype == "float32"
     assert vae.decoder(z).dtype == "float32"
     assert np.isfinite(vae.evaluate(x, x, verbose=0, return_dict=True)["loss"])
+
+
+def test_codes_of_a_functional_model_stay_float32_too(restore_policy):
+    # A functional model holds its encoder as the layer named "encoder", not as an attribute.
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    ae = models.build_ae(CFG)
+    x = images(4)
+    assert models.encode(ae, x).dtype == "bfloat16"
+    precision.float32_codes(ae)
+    assert models.encode(ae, x).dtype == "float32"

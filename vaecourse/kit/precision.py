@@ -96,7 +96,9 @@ def float32_codes(model):
     NumPy lose digits) and the KL sees float32 inputs.  Returns the model."""
     import keras
 
-    encoder = getattr(model, "encoder", None)
+    # A subclassed VAE holds its encoder as an attribute; a functional one as its layer "encoder".
+    named = [layer for layer in model.layers if layer.name == "encoder"]
+    encoder = named[0] if named else getattr(model, "encoder", None)
     for layer in getattr(encoder, "layers", []):
         if layer.name in FLOAT32_LAYERS:
             layer.dtype_policy = keras.DTypePolicy("float32")
