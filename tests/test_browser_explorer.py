@@ -170,3 +170,34 @@ def test_the_conditional_export_rejects_labels_that_do_not_fit(cvae, tmp_path):
     codes = np.zeros((5, profiles.profile("ci").z_dim), "float32")
     with pytest.raises(ValueError, match="one column per attribute"):
         bx.export_conditional(cvae, codes, np.ones((5, 3)), ATTRIBUTES, tmp_path)
+
+
+def test_chapter_xiv_page_carries_the_switches_and_the_browser_check_flips_one():
+    """The chapter's markdown loads the runtime, the book's exported conditional decoder and
+    the page script; scripts/book_page_checks.py has the check that flips a switch there."""
+    import re
+    import sys
+
+    import nbformat
+
+    from vaecourse.kit import zoo_beyond
+
+    nb = nbformat.read(bx.ROOT / "notebooks" / "19_beyond_the_series.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert '<div class="vae-explorer vae-conditional">' in markdown
+    scripts = re.findall(r'<script defer src="\.\./([^"]+)"></script>', markdown)
+    assert f"explorer/{bx.CONDITIONAL_SCRIPT_NAME}" in scripts
+    assert "explorer/conditional_explorer.js" in scripts
+    for src in scripts:  # the site's explorer/ and vendor/ folders are book/_vendor/'s
+        assert (bx.BOOK_FOLDER.parent / src).is_file(), src
+    _, data = bx.read_script(
+        bx.BOOK_FOLDER / bx.CONDITIONAL_SCRIPT_NAME, bx.CONDITIONAL_GLOBAL_NAME
+    )
+    assert data["conditions"] == list(zoo_beyond.CONDITIONS)
+    assert {v for row in data["labels"] for v in row} <= {-1, 1}
+    assert len(data["faces"]) == len(data["labels"]) and len(data["faces"][0]) == data["z_dim"]
+    sys.path.insert(0, str(bx.ROOT / "scripts"))
+    import book_page_checks
+
+    hooks = book_page_checks.hooks_for("notebooks/19_beyond_the_series.html")
+    assert [h.__name__ for h in hooks] == ["conditional_switches"]
