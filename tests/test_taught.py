@@ -82,7 +82,8 @@ def shown_sources(code: str) -> str:
 
 
 def reexported(code: str, module: str, name: str) -> bool:
-    """The chapter names the definition through a kit module that re-exports it."""
+    """The chapter names the definition through a kit module that re-exports it
+    (``kit.alias.name`` or ``from vaecourse.kit.alias import name``)."""
     taught = getattr(importlib.import_module(f"vaecourse.{module}"), name)
     for found in re.findall(r"from vaecourse\.kit import ([\w, ]+)", code):
         for alias in (a.strip() for a in found.split(",")):
@@ -90,6 +91,11 @@ def reexported(code: str, module: str, name: str) -> bool:
                 kit = importlib.import_module(f"vaecourse.kit.{alias}")
                 if getattr(kit, name, None) is taught:
                     return True
+    for alias, names in re.findall(r"from vaecourse\.kit\.(\w+) import ([\w, ]+)", code):
+        if name in (n.strip() for n in names.split(",")):
+            kit = importlib.import_module(f"vaecourse.kit.{alias}")
+            if getattr(kit, name, None) is taught:
+                return True
     return False
 
 
