@@ -65,7 +65,8 @@ class SigmaVAE(mechanisms.VAE):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             total, rec, kl, log_sigma = self.compute_losses(x, training=True)
-        grads = tape.gradient(total, self.trainable_weights)
+            loss = tf.nn.compute_average_loss(ops.reshape(total, (-1,)))  # as mechanisms.VAE
+        grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         self.log_sigma.assign(0.99 * self.log_sigma + 0.01 * log_sigma)  # ~100-step memory
         return self.update_trackers(total, rec, kl, log_sigma)
