@@ -214,6 +214,9 @@ def main(argv=None) -> int:
     try:
         for path in paths:
             r = rehearse(path, args.timeout)
+            # models an earlier chapter of this run cached are loaded, not trained (with
+            # --cache, also those of earlier runs)
+            r["cache_after"] = [x["chapter"] for x in results]
             results.append(r)
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(

@@ -274,6 +274,7 @@ def chapter_budget(result: dict) -> dict:
         "dry_outside_gb": result.get("peak_rss_outside_fits_gb"),
         "cpu_seconds": result.get("cpu_seconds"),
         "cpu_in_fits": result.get("cpu_seconds_in_fits"),
+        "cache_after": [c[:2] for c in result.get("cache_after", [])],
         "models": len(fits),
         "image_epochs": sum(f["images"] * f["epochs"] for f in fits),
         "flops": flops,
@@ -312,8 +313,9 @@ def markdown(rows: list, source: str) -> str:
         if r.get("cpu_in_fits"):
             cpu = f" ({r['cpu_seconds']:.0f} s CPU, {r['cpu_in_fits']:.0f} s in fits)"
         outside = r.get("dry_outside_gb")
+        after = f", cache after {', '.join(r['cache_after'])}" if r.get("cache_after") else ""
         state = (
-            f"{r['dry_seconds']:.0f} s{cpu}, {r['dry_peak_gb']:.1f} GB"
+            f"{r['dry_seconds']:.0f} s{cpu}{after}, {r['dry_peak_gb']:.1f} GB"
             + (f" ({outside:.1f} GB outside fits)" if outside is not None else "")
             + ("" if r["ok"] else ", **failed**")
         )
@@ -337,7 +339,9 @@ def markdown(rows: list, source: str) -> str:
     lines += [
         "",
         f"*Rehearsal*: wall time and peak resident memory of the chapter's kernel under "
-        f"`VAECOURSE_DRY_RUN=1` on {source}, and its peak outside the `fit` calls (on a GPU "
+        f"`VAECOURSE_DRY_RUN=1` on {source} (in a fresh model cache, or in the cache of the "
+        f"chapters it names: their models are loaded, as in a run of the chapters in order), "
+        f"and its peak outside the `fit` calls (on a GPU "
         f"a fit's activations and gradients are in GPU memory; on the CPU of a rehearsal they "
         f"are in the kernel's). *Full-size arrays*: computed, the arrays a rehearsal holds "
         f"smaller than `full` does: the training arrays a chapter keeps in memory, and the "
