@@ -1,8 +1,6 @@
 """The latent explorer builds without a display, follows its controls, and its static
 stand-ins have the right grid shapes."""
 
-from types import SimpleNamespace
-
 import matplotlib
 import numpy as np
 import pytest
@@ -27,7 +25,8 @@ def tiny():
         name="decoder",
     )
     codes = np.random.default_rng(0).normal(size=(50, 6))
-    return SimpleNamespace(decoder=dec), codes
+    # a model whose part named "decoder" is what the explorer decodes with
+    return keras.Sequential([keras.Input((6,)), dec], name="tiny_vae"), codes
 
 
 def test_widget_builds_and_a_slider_change_updates_the_image(tiny):
