@@ -33,8 +33,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vaecourse import gan, latent, models, profiles  # noqa: E402
-from vaecourse.kit import fitting, measures, zoo  # noqa: E402
+from vaecourse import gan, latent, models  # noqa: E402
+from vaecourse.kit import (  # noqa: E402
+    fitting,
+    measures,
+    profiles,  # noqa: E402
+    zoo,
+)
 from vaecourse.kit.data import load_faces, make_dataset  # noqa: E402
 
 TANH = dict(output_activation="tanh")

@@ -5,7 +5,7 @@
 
 Each chapter runs top to bottom in a fresh kernel, with the real shapes of ``full`` (96x96,
 z 256, batch 128, every model and measure) but a few hundred images and at most two epochs of
-two batches per ``fit`` (``vaecourse/profiles.py``).  Nothing is stored: the notebooks on disk
+two batches per ``fit`` (``vaecourse/kit/profiles.py``).  Nothing is stored: the notebooks on disk
 keep their outputs.  Prints per chapter the wall time and the peak resident memory of its
 kernel (with its child processes), also outside its fits (a GPU holds a fit's activations,
 this CPU the kernel); exits non-zero, naming the chapter and cell, on the first

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vaecourse.profiles import _PROFILES, DRY_RUN  # noqa: E402  (the real full profile)
+from vaecourse.kit.profiles import _PROFILES, DRY_RUN  # noqa: E402  (the real full profile)
 
 FULL = _PROFILES["full"]
 # Effective training throughput (FLOP/s).  Calibration: the series trained its VAE (0.45 GFLOP

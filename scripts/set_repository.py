@@ -3,7 +3,7 @@
 
     python scripts/set_repository.py OWNER/NAME
 
-rewrites everything that names the repository: ``REPOSITORY`` in ``vaecourse/chapter.py``
+rewrites everything that names the repository: ``REPOSITORY`` in ``vaecourse/kit/chapter.py``
 (which the package's Colab links read), ``repository.url`` in ``_config.yml`` (the book's GitHub
 button), the Open-in-Colab badge and the install cell at the top of every chapter, and the
 links in ``book/*.md`` and ``README.md``.  ``--check`` changes nothing and exits 1 if any file
@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BADGE_PNG = Path("book/images/colab-badge.png")
-CHAPTER_PY = Path("vaecourse/chapter.py")
+CHAPTER_PY = Path("vaecourse/kit/chapter.py")
 NAME = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 # every place a text file can name the repository: a GitHub URL, a Colab-from-GitHub URL
 REFERENCE = re.compile(
@@ -43,7 +43,7 @@ if "google.colab" in sys.modules:  # on Colab: install the course package first
 
 
 def current(root: Path = ROOT) -> str:
-    """``REPOSITORY`` as ``vaecourse/chapter.py`` has it now."""
+    """``REPOSITORY`` as ``vaecourse/kit/chapter.py`` has it now."""
     m = re.search(r'^REPOSITORY = "([^"]+)"', (root / CHAPTER_PY).read_text(), re.M)
     if not m:
         sys.exit(f"set_repository: no REPOSITORY line in {CHAPTER_PY}")

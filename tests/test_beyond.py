@@ -81,7 +81,7 @@ def test_cvae_key_carries_the_attributes_digest(monkeypatch):
     """Relabelled CelebA (same images, other attrs.npy) must retrain the conditional VAE."""
     from types import SimpleNamespace
 
-    from vaecourse import profiles
+    from vaecourse.kit import profiles
 
     seen = []
     monkeypatch.setattr(zoo_beyond.zoo, "trained", lambda *a, **kw: seen.append(kw))

@@ -1,4 +1,4 @@
-"""The reader's pages say what the code does: the profile table matches vaecourse.profiles, every
+"""The reader's pages say what the code does: the profile table matches vaecourse.kit.profiles, every
 page is in the table of contents, the chapters that use CelebA's attributes link the data page,
 and every figure has alt text that says what it shows (scripts/alt_text.py)."""
 
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import yaml
 
-from vaecourse.profiles import PROFILE_NAMES, profile
+from vaecourse.kit.profiles import PROFILE_NAMES, profile
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,9 @@ batch-norm statistics (so that every layer matters), stands in for the book's fa
 import numpy as np
 import pytest
 
-from vaecourse import latent, mechanisms, models, profiles
+from vaecourse import latent, mechanisms, models
 from vaecourse.kit import browser_explorer as bx
+from vaecourse.kit import profiles
 
 TOL_FLOAT32 = 1e-4  # the exporter's model: float32 arithmetic in another order
 TOL_FLOAT16 = 2e-3  # float16 weights: half an 8-bit grey level (1/255 = 3.9e-3)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from vaecourse.kit import files
-from vaecourse.profiles import ENV_CACHE
+from vaecourse.kit.profiles import ENV_CACHE
 
 
 def test_a_tilde_means_the_home_folder_from_a_script_too(tmp_path, monkeypatch):

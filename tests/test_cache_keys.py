@@ -15,8 +15,7 @@ the book's models are cached under.
 import numpy as np
 import pytest
 
-from vaecourse import profiles
-from vaecourse.kit import model_cache, zoo
+from vaecourse.kit import model_cache, profiles, zoo
 from vaecourse.kit.data.store import FaceSet
 
 PINNED = {

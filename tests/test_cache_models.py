@@ -7,8 +7,7 @@ Tiny models (16x16 faces, z_dim 4, one epoch on 80 made-up CelebA images) go thr
 
 import pytest
 
-from vaecourse import profiles
-from vaecourse.kit import zoo
+from vaecourse.kit import profiles, zoo
 from vaecourse.kit.data import celeba
 
 TINY = dict(image_size=16, filters=(4, 8), z_dim=4)

@@ -58,10 +58,10 @@ def test_load_faces_at_top_level_of_a_plain_script_finishes(tmp_path, method):
         tmp_path,
         START
         + """
-import vaecourse
+from vaecourse.kit import profiles
 from vaecourse.kit import data
 
-P = vaecourse.profile("ci")
+P = profiles.profile("ci")
 faces = data.load_faces(P, n_train=200, n_val=64, workers=2)  # 328 images: a pool of 2
 print("loaded", len(faces.train), flush=True)
 """,

@@ -1,4 +1,4 @@
-"""Colab support of vaecourse.chapter: the install line, the Drive cache, the short CelebA error.
+"""Colab support of vaecourse.kit.chapter: the install line, the Drive cache, the short CelebA error.
 
 Colab itself is not here; google.colab is replaced by a stand-in that records the Drive mount.
 """
@@ -9,10 +9,10 @@ import types
 
 import pytest
 
-from vaecourse import chapter
+from vaecourse.kit import chapter
 from vaecourse.kit import colab as kit_colab
 from vaecourse.kit.files import cache_dir
-from vaecourse.profiles import ENV_CACHE, CelebAError
+from vaecourse.kit.profiles import ENV_CACHE, CelebAError
 
 
 def test_install_spec_names_the_extras_and_the_repository():
@@ -100,7 +100,7 @@ def test_a_celeba_error_in_a_notebook_is_the_message_without_a_traceback(capsys)
     try:
         assert kit_colab.short_celeba_errors()
         code = (
-            "from vaecourse.profiles import CelebAError\n"
+            "from vaecourse.kit.profiles import CelebAError\n"
             "def load():\n"
             "    try:\n"
             "        raise OSError('no network')\n"

@@ -209,13 +209,13 @@ def test_interrupted_preparation_is_never_read_as_valid(kaggle, monkeypatch):
 def test_prepared_set_loads_without_the_source(kaggle, monkeypatch, capsys):
     import shutil
 
-    import vaecourse
+    from vaecourse.kit import profiles
     from vaecourse.kit.data import load_faces
 
     monkeypatch.setenv(celeba.ENV_CELEBA, str(kaggle))
     monkeypatch.setattr(celeba, "MIN_TRAIN", 1)
     monkeypatch.setattr(celeba, "MIN_VAL", 1)
-    P = vaecourse.profile("ci").replace(dataset="celeba", image_size=16, n_train=8, n_val=4)
+    P = profiles.profile("ci").replace(dataset="celeba", image_size=16, n_train=8, n_val=4)
     faces = load_faces(P, progress=False)
     # the made-up set's partition: 10 train, 1 val, 1 test (80/10/10 of 12, rounded up)
     assert faces.source == "celeba" and faces.train.shape == (8, 16, 16, 3)

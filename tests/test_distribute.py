@@ -29,7 +29,8 @@ CONFIG = models.preset("series_x", input_shape=(16, 16, 3), filters=(8, 16), z_d
 SHARED = """
 import keras, numpy as np, tensorflow as tf
 from keras import ops
-from vaecourse import mechanisms, models, profiles
+from vaecourse.kit import profiles
+from vaecourse import mechanisms, models
 
 class OneDeviceVAE(mechanisms.VAE):
     def compute_losses(self, x, training=False):

@@ -10,8 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from vaecourse import profiles
-from vaecourse.kit import dry_run, model_cache
+from vaecourse.kit import dry_run, model_cache, profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 

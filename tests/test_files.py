@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vaecourse.kit import files
-from vaecourse.profiles import ENV_CACHE
+from vaecourse.kit.profiles import ENV_CACHE
 
 
 def test_cache_dir_uses_env(tmp_path, monkeypatch):

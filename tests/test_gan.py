@@ -254,7 +254,7 @@ def test_an_untrained_transposed_convolution_paints_more_grid_than_a_resize():
 # --------------------------------------------------------------------------------------
 def test_fit_on_the_course_pipeline_with_label_smoothing():
     from vaecourse.kit import zoo
-    from vaecourse.profiles import profile
+    from vaecourse.kit.profiles import profile
 
     P = profile("ci").replace(batch_size=8)
     model = gan.build_gan(TINY.replace(label_smoothing=0.1), seed=0)
@@ -301,7 +301,7 @@ def test_weights_save_and_load(tmp_path):
 
 def test_face_gan_trains_once_with_the_recipe_then_loads_from_the_cache(tmp_path, monkeypatch):
     from vaecourse.kit import zoo
-    from vaecourse.profiles import profile
+    from vaecourse.kit.profiles import profile
 
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
     P = profile("ci").replace(
@@ -324,7 +324,7 @@ def test_face_gan_trains_once_with_the_recipe_then_loads_from_the_cache(tmp_path
 
 def test_sample_quality_measures_the_samples_after_every_epoch():
     from vaecourse.kit import zoo
-    from vaecourse.profiles import profile
+    from vaecourse.kit.profiles import profile
 
     P = profile("ci").replace(batch_size=8)
     model = gan.build_gan(TINY, seed=0)
@@ -341,7 +341,7 @@ def test_sample_quality_measures_the_samples_after_every_epoch():
 
 def test_track_quality_is_part_of_the_cache_key_and_fills_the_history(tmp_path, monkeypatch):
     from vaecourse.kit import zoo
-    from vaecourse.profiles import profile
+    from vaecourse.kit.profiles import profile
 
     monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path))
     P = profile("ci").replace(image_size=16, batch_size=16, filters=(8, 16), z_dim=8, epochs=2)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from vaecourse import models
+from vaecourse.kit.profiles import profile
 from vaecourse.models import VAEConfig
-from vaecourse.profiles import profile
 
 
 def expected_params(cfg: VAEConfig) -> tuple:

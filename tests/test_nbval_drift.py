@@ -10,7 +10,7 @@ import nbformat
 def make_notebook(path, stored: str):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell(
-        "from vaecourse.profiles import profile\nprint(profile('full').z_dim * 2)"
+        "from vaecourse.kit.profiles import profile\nprint(profile('full').z_dim * 2)"
     )
     cell.execution_count = 1
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]

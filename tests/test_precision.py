@@ -18,8 +18,8 @@ try:  # the attribute classifier of the measures (kit.classifier, earlier metric
     from vaecourse.kit.classifier import attribute_classifier
 except ImportError:
     from vaecourse.metrics import attribute_classifier
+from vaecourse.kit.profiles import profile
 from vaecourse.models import VAEConfig
-from vaecourse.profiles import profile
 
 FORWARD_RTOL = 0.01
 TRAINED_RTOL = 0.03

@@ -2,19 +2,18 @@
 
 import pytest
 
-import vaecourse
-from vaecourse import profiles
+from vaecourse.kit import profiles
 
 
 def test_env_selects_profile(monkeypatch):
     for name in ("ci", "book", "full"):
         monkeypatch.setenv(profiles.ENV_PROFILE, name)
-        assert vaecourse.profile().name == name
+        assert profiles.profile().name == name
 
 
 def test_explicit_name_wins_over_env(monkeypatch):
     monkeypatch.setenv(profiles.ENV_PROFILE, "ci")
-    assert vaecourse.profile("book").name == "book"
+    assert profiles.profile("book").name == "book"
 
 
 def test_default_without_gpu_is_book(monkeypatch):
@@ -28,19 +27,19 @@ def test_default_without_gpu_is_book(monkeypatch):
 def test_unknown_profile_says_what_to_do(monkeypatch):
     monkeypatch.setenv(profiles.ENV_PROFILE, "huge")
     with pytest.raises(ValueError, match="VAECOURSE_PROFILE.*ci, book, full"):
-        vaecourse.profile()
+        profiles.profile()
 
 
 def test_data_switch(monkeypatch):
     monkeypatch.setenv(profiles.ENV_DATA, "celeba")
-    assert vaecourse.profile("ci").dataset == "celeba"
+    assert profiles.profile("ci").dataset == "celeba"
     monkeypatch.setenv(profiles.ENV_DATA, "imagenet")
     with pytest.raises(ValueError, match="VAECOURSE_DATA"):
-        vaecourse.profile("ci")
+        profiles.profile("ci")
 
 
 def test_full_is_the_series_setting():
-    p = vaecourse.profile("full")
+    p = profiles.profile("full")
     # the series' sizes; training and validation are CelebA's official partitions
     assert (p.image_size, p.epochs, p.batch_size, p.z_dim) == (96, 24, 128, 256)
     assert (p.n_train, p.n_val) == (162_770, 19_867)
@@ -50,18 +49,18 @@ def test_full_is_the_series_setting():
 def test_book_runs_on_celeba_when_it_is_there(monkeypatch, capsys):
     monkeypatch.delenv(profiles.ENV_DATA, raising=False)
     monkeypatch.setenv(profiles.ENV_CELEBA, "/somewhere/celeba")
-    assert vaecourse.profile("book").dataset == "celeba"
+    assert profiles.profile("book").dataset == "celeba"
     monkeypatch.delenv(profiles.ENV_CELEBA)
     monkeypatch.setattr(profiles, "_NOTED", False)
-    assert vaecourse.profile("book").dataset == "synthetic"
+    assert profiles.profile("book").dataset == "synthetic"
     assert "synthetic faces" in capsys.readouterr().err  # one line says so
-    vaecourse.profile("book")
+    profiles.profile("book")
     assert capsys.readouterr().err == ""  # once per process
-    assert vaecourse.profile("ci").dataset == "synthetic"  # ci never needs CelebA
+    assert profiles.profile("ci").dataset == "synthetic"  # ci never needs CelebA
 
 
 def test_profiles_grow_from_ci_to_full():
-    ci, book, full = (vaecourse.profile(n) for n in ("ci", "book", "full"))
+    ci, book, full = (profiles.profile(n) for n in ("ci", "book", "full"))
     for field in ("image_size", "n_train", "n_val", "epochs", "z_dim", "digits_n"):
         assert getattr(ci, field) < getattr(book, field) < getattr(full, field), field
     # every conv stride halves the image: the encoder output must stay at least 2x2
@@ -70,7 +69,7 @@ def test_profiles_grow_from_ci_to_full():
 
 
 def test_pick_and_describe():
-    p = vaecourse.profile("book")
+    p = profiles.profile("book")
     assert p.pick(ci=1, book=2, full=3) == 2
     line = p.describe()
     assert line.startswith("profile=book") and "64x64x3" in line and "z_dim=128" in line

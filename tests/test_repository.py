@@ -1,4 +1,4 @@
-"""Every badge, install cell and link names the repository in vaecourse.chapter.REPOSITORY, and
+"""Every badge, install cell and link names the repository in vaecourse.kit.chapter.REPOSITORY, and
 scripts/set_repository.py re-points all of them at once."""
 
 import importlib.util
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from vaecourse import chapter
-from vaecourse.kit import colab
+from vaecourse.kit import chapter, colab
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("set_repository", ROOT / "scripts/set_repository.py")
@@ -37,7 +36,12 @@ def test_a_stray_reference_is_found(tmp_path):
 
 def _copy(tmp_path) -> Path:
     root = tmp_path / "checkout"
-    for rel in ["README.md", "_config.yml", "vaecourse/chapter.py", "book/images/colab-badge.png"]:
+    for rel in [
+        "README.md",
+        "_config.yml",
+        "vaecourse/kit/chapter.py",
+        "book/images/colab-badge.png",
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, root / rel)
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".*"))
@@ -59,7 +63,7 @@ def test_set_repository_re_points_every_reference(tmp_path):
         p for p in root.rglob("*") if p.is_file() and p.suffix in (".md", ".yml", ".py", ".ipynb")
     ]:
         assert not re.search(rf"(github\.com|/github)/{old}\b|\"{old}\"", path.read_text()), path
-    assert 'REPOSITORY = "someone/fork"' in (root / "vaecourse/chapter.py").read_text()
+    assert 'REPOSITORY = "someone/fork"' in (root / "vaecourse/kit/chapter.py").read_text()
     assert "url: https://github.com/someone/fork" in (root / "_config.yml").read_text()
     # in the notebooks only the badge line and the install cell change: outputs and the rest stay
     for path, nb in before.items():

@@ -5,8 +5,8 @@ import pytest
 
 from vaecourse import mechanisms, models, training
 from vaecourse.kit import gpu
+from vaecourse.kit.profiles import has_gpu
 from vaecourse.models import VAEConfig
-from vaecourse.profiles import has_gpu
 
 CFG = VAEConfig(input_shape=(16, 16, 3), filters=(4, 8), z_dim=3)
 X = np.random.default_rng(0).random((16, 16, 16, 3), dtype="float32")

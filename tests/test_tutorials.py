@@ -209,7 +209,7 @@ def test_full_size_list_is_the_part_of_the_book_subset_at_full_size():
 
 
 def test_image_folder_without_celeba_writes_synthetic_files(tmp_path):
-    from vaecourse import profiles
+    from vaecourse.kit import profiles
 
     P = profiles.profile("ci")
     outer = tutorial_data.image_folder(P, 6, tmp_path)

@@ -4,7 +4,7 @@
 that the package cached *before* it was reorganised (issue 12).  The book's trained models
 live in the same kind of cache, under keys made the same way; if a change to the key or to
 the weight layout made these fixtures unusable, every book model would be retrained.  The
-fixtures depend on the ``ci`` profile: a change to :class:`vaecourse.profiles.Profile`
+fixtures depend on the ``ci`` profile: a change to :class:`vaecourse.kit.profiles.Profile`
 changes every key (deliberately) and means regenerating them.
 """
 
@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaecourse import profiles
-from vaecourse.kit import zoo
+from vaecourse.kit import profiles, zoo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_cache"
 TINY = dict(image_size=16, filters=(4, 8), z_dim=4)

@@ -19,22 +19,20 @@ function and class opens its docstring with the chapter that teaches it, ``(chap
 * ``beyond`` -- chapter XIV: the sigma-VAE, KL warm-up and free bits, a conditional VAE;
 * ``distribute`` -- several GPUs and machines (chapter Scaling): the strategy, models built on
   every replica, synchronized batch normalisation, the input pipeline's sharding;
-* ``profiles``, ``chapter`` -- run profiles, what every chapter does first.
 
 The machinery the chapters use but do not teach -- data preparation, caches and the model
-zoo, the measures a chapter reports, figures, persistence, timing, the explorer widget, Colab
+zoo, what every chapter does first and the run profiles (``chapter``, ``profiles``), the
+measures a chapter reports, figures, persistence, timing, the explorer widget, Colab
 plumbing, subprocesses -- is :mod:`vaecourse.kit`.  The taught layer never imports the
 kit::
 
-    from vaecourse import chapter, mechanisms
-    from vaecourse.kit import data, plots, zoo
+    from vaecourse.kit import chapter, data, plots, zoo
+    from vaecourse import mechanisms
 
     P = chapter.start("X", "The VAE on faces")      # profile, seeds, figures
     faces = data.load_faces(P)                       # synthetic faces or CelebA
     vae = zoo.face_vae(P).model                      # trained once per profile, then cached
 """
 
-from .profiles import Profile, has_gpu, profile
-
 __version__ = "0.1.0"
-__all__ = ["Profile", "profile", "has_gpu", "__version__"]
+__all__ = ["__version__"]

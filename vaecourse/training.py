@@ -1,5 +1,5 @@
 """Training helpers: short epoch logs and one ``fit`` that works for every model of the course.
-(Seeding is :func:`vaecourse.chapter.seed_everything`; GPU options are the kit's ``gpu``.)
+(Seeding is :func:`vaecourse.kit.chapter.seed_everything`; GPU options are the kit's ``gpu``.)
 
 Chapters train with ``verbose=0`` and :class:`EpochLog`, which prints one short line per
 epoch instead of Keras' progress bars (they bloat notebook outputs).

@@ -12,7 +12,10 @@
 The taught layer (:mod:`vaecourse`) never imports from here; the kit builds on it.
 """
 
-from . import dry_run  # noqa: F401  (registers the dress rehearsal's cap with the profiles)
+from . import (
+    dry_run,  # noqa: F401  (registers the dress rehearsal's cap with the profiles)
+    profiles,  # noqa: F401  (first: in a notebook, TensorFlow starts quietly)
+)
 from .colab import short_celeba_errors
 
 short_celeba_errors()  # inside IPython: a missing CelebA is a message, not a traceback

@@ -66,8 +66,8 @@ def _plain(key: str, value):
 
 def enforced() -> bool:
     """True when a false claim must stop the chapter: the profile is ``book`` or ``full``, the
-    data is real and it is no dress rehearsal (read through :func:`vaecourse.profiles.profile`)."""
-    from vaecourse.profiles import profile
+    data is real and it is no dress rehearsal (read through :func:`vaecourse.kit.profiles.profile`)."""
+    from vaecourse.kit.profiles import profile
 
     p = profile()
     return p.name in ENFORCED and p.dataset != "synthetic" and not getattr(p, "dry_run", False)

@@ -2,13 +2,13 @@
 Drive, and a short message instead of a traceback when CelebA is missing.
 
 * :func:`install_spec` -- what the first cell of every chapter installs from
-  :data:`vaecourse.chapter.REPOSITORY`;
+  :data:`vaecourse.kit.chapter.REPOSITORY`;
 * :func:`use_cache` -- ``$VAECOURSE_CACHE=drive`` (the commented ``%env`` line of that cell, or
   ``chapter.start(..., cache="drive")``) becomes a folder in Google Drive, so trained models and
   prepared data outlive the runtime; :func:`vaecourse.kit.files.cache_dir` resolves it on first
   use;
 * :func:`short_celeba_errors` -- installed when the kit is imported: inside IPython a
-  :class:`~vaecourse.profiles.CelebAError` shows :func:`celeba_help`'s message alone.
+  :class:`~vaecourse.kit.profiles.CelebAError` shows :func:`celeba_help`'s message alone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..chapter import INSTALL_EXTRAS, REPOSITORY, in_colab
-from ..profiles import ENV_CACHE, CelebAError
+from .chapter import INSTALL_EXTRAS, REPOSITORY, in_colab
+from .profiles import ENV_CACHE, CelebAError
 
 DRIVE_MOUNT = "/content/drive"  # where Colab mounts Google Drive
 DRIVE_CACHE = "MyDrive/vaecourse-cache"  # the cache's folder inside it
@@ -90,7 +90,7 @@ About the data set and its terms: book/data.md (the page "The data" of the book)
 
 
 def celeba_help(error: BaseException) -> str:
-    """The message shown for a :class:`~vaecourse.profiles.CelebAError` in a notebook: what went
+    """The message shown for a :class:`~vaecourse.kit.profiles.CelebAError` in a notebook: what went
     wrong in one line, and what to type in a cell."""
     if getattr(error, "data_at_hand", False):  # e.g. a label file to fix: its message says how
         return str(error)

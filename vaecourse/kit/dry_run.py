@@ -1,9 +1,9 @@
 """The dress rehearsal's machinery: every ``fit`` capped to a few batches, and logged.
 
-A dress rehearsal (``VAECOURSE_DRY_RUN=1``, see :mod:`vaecourse.profiles`) runs a chapter with its
-real shapes and models on a small slice of data.  :func:`vaecourse.profiles.profile` shrinks the
+A dress rehearsal (``VAECOURSE_DRY_RUN=1``, see :mod:`vaecourse.kit.profiles`) runs a chapter with its
+real shapes and models on a small slice of data.  :func:`vaecourse.kit.profiles.profile` shrinks the
 profile; what else a rehearsal needs is here, out of the taught layer: :func:`cap_fit` cuts
-every ``keras.Model.fit`` of the process to :data:`~vaecourse.profiles.DRY_RUN`'s epochs of
+every ``keras.Model.fit`` of the process to :data:`~vaecourse.kit.profiles.DRY_RUN`'s epochs of
 its batches, and, with ``$VAECOURSE_DRY_RUN_LOG`` set, appends one JSON line per fit
 (:func:`fit_record`: with :func:`forward_cost`, the per-image cost at the real shapes, and
 when it ran) for ``scripts/dry_run.py`` and ``scripts/full_budget.py``.  Importing the kit
@@ -19,13 +19,13 @@ import os
 import sys
 import time
 
-from .. import profiles
-from ..profiles import DRY_RUN, ENV_DRY_RUN_LOG
+from . import profiles
+from .profiles import DRY_RUN, ENV_DRY_RUN_LOG
 
 
 def install() -> None:
-    """Cap every ``fit`` of this process as :data:`~vaecourse.profiles.DRY_RUN` says (what
-    :func:`vaecourse.profiles.dress_rehearsal` calls)."""
+    """Cap every ``fit`` of this process as :data:`~vaecourse.kit.profiles.DRY_RUN` says (what
+    :func:`vaecourse.kit.profiles.dress_rehearsal` calls)."""
     cap_fit(DRY_RUN["epochs"], DRY_RUN["batches"])
 
 

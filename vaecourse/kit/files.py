@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..profiles import ENV_CACHE
+from .profiles import ENV_CACHE
 
 
 class CacheError(OSError):

@@ -97,10 +97,10 @@ def labelled(images, attrs, what: str = "training", source: str = "the prepared 
 
     A prepared CelebA image without a row in the attribute file has 0 (unknown) in every
     column; trained on as -1 it would teach a classifier "absent".  The unknown ones are left
-    out with a note; when no face is labelled a :class:`~vaecourse.profiles.CelebAError` says
+    out with a note; when no face is labelled a :class:`~vaecourse.kit.profiles.CelebAError` says
     what to add.
     """
-    from ...profiles import CelebAError
+    from ..profiles import CelebAError
 
     attrs = np.asarray(attrs)
     known = (attrs != 0).all(axis=1)

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...profiles import ENV_CELEBA, CelebAError
 from ..files import atomic_path, cache_dir
+from ..profiles import ENV_CELEBA, CelebAError
 from . import store
 from .attributes import ATTR_NAMES, N_ATTRS
 

@@ -137,7 +137,7 @@ def load_digits(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if P is None:
-        from ...profiles import profile
+        from ..profiles import profile
 
         P = profile()
     n_train = P.digits_n if n_train is None else int(n_train)

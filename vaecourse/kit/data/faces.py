@@ -169,7 +169,7 @@ def load_faces(
     arguments override the profile's numbers.  Prints one line saying which set ran.
     """
     if P is None:
-        from ...profiles import profile
+        from ..profiles import profile
 
         P = profile()
     n_train = P.n_train if n_train is None else int(n_train)
