@@ -82,7 +82,7 @@ def test_quiet_tensorflow_start_holds_back_only_the_native_start_up_lines(tmp_pa
 
     # a fresh process: TensorFlow's native lines go to file descriptor 2 while it starts
     code = (
-        "import os; from vaecourse import profiles; "
+        "import os; from vaecourse.kit import profiles; "
         "profiles.quiet_tensorflow_start(); os.write(2, b'after start\\n')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
