@@ -56,7 +56,7 @@ nbclient.NotebookClient(nb, timeout=900, kernel_name="python3").execute()
 errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
           and "raises-exception" not in c.metadata.get("tags", [])]
 assert not errors, errors
-from vaecourse.profiles import NATIVE_START_NOISE
+from vaecourse.kit.profiles import NATIVE_START_NOISE
 
 noisy = [c.execution_count for c in nb.cells if c.cell_type == "code" for o in c.outputs
          if any(n in o.get("text", "") for n in NATIVE_START_NOISE)]

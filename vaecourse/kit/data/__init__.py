@@ -2,7 +2,7 @@
 
 The calls a chapter makes::
 
-    P = vaecourse.profile()
+    P = profiles.profile()
     faces = vaecourse.kit.data.load_faces(P)         # .train/.val uint8 memmaps, .attrs_*, .source
     ds = vaecourse.kit.data.make_dataset(faces.train, P.batch_size, seed=P.seed)   # (x, x)
     x_train, y_train, x_test, y_test = vaecourse.kit.data.load_digits(P)

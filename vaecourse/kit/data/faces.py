@@ -161,7 +161,7 @@ def load_faces(
     verbose: bool = True,
     **kw,
 ) -> FaceSet:
-    """Faces for profile ``P`` (default ``vaecourse.profile()``).
+    """Faces for profile ``P`` (default ``profiles.profile()``).
 
     ``P.dataset == "celeba"`` gives the real CelebA (prepared once, see
     :func:`vaecourse.kit.data.celeba.prepare_celeba`; ``$VAECOURSE_CELEBA`` names a local
