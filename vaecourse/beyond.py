@@ -84,7 +84,7 @@ class SigmaVAE(mechanisms.VAE):
 def build_sigma_vae(config: models.VAEConfig, seed=None) -> SigmaVAE:
     """(chapter XIV) The book VAE's encoder and decoder in a :class:`SigmaVAE` (``fact`` 1:
     the weight between the terms is sigma's job now)."""
-    config = config.replace(rec_loss="mse")  # so metrics.elbo reads its likelihood as Gaussian
+    config = config.replace(rec_loss="mse")  # so kit.measures.elbo reads its likelihood as Gaussian
     encoder, decoder = models.build_encoder(config, seed=seed), models.build_decoder(config)
     vae = SigmaVAE(encoder, decoder, None, config.fact, name=config.name)
     return models.compile_and_build(vae, config)
