@@ -353,9 +353,9 @@ def build_gan(config: GANConfig, seed=None, compile: bool = True) -> DCGAN:
 class SampleQuality(keras.callbacks.Callback):
     """(chapter XIII) Measures the generator's samples from fixed latent points ``z`` after every epoch:
     what the two losses of a GAN do not tell.  ``measures`` maps a name to a function of a
-    batch of images in [0, 1] (e.g. :func:`vaecourse.metrics.face_detection_rate`) that
-    returns a number; ``values[name]`` keeps one per epoch, and :func:`fit_gan` stores them in
-    the history as ``sample_<name>``."""
+    batch of images in [0, 1] (e.g. :func:`vaecourse.kit.measures.face_detection_rate`)
+    that returns a number; ``values[name]`` keeps one per epoch, and
+    :func:`vaecourse.kit.fitting.fit_gan` stores them in the history as ``sample_<name>``."""
 
     def __init__(self, z, measures: dict):
         super().__init__()
