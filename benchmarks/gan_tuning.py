@@ -13,18 +13,24 @@ fixed latent points against the held-out real faces (``faces.test``):
 
 and prints one JSON line per measurement (also appended to ``--out``) with the game's
 numbers (d_loss, g_loss, D(x), D(G(z))) and the throughput.  Sample grids go to ``--png``.
-Run it under the course's training lock on a shared machine::
+``--record`` keeps each variant's last measurement in a dated record with its command (a run
+with another ``--seed`` adds its rows): ``benchmarks/gan_tuning.json`` is the record chapter
+XIII's tuning table reads.  Run it alone on the machine (its throughput is part of the row)::
 
     export VAECOURSE_CELEBA=/work/celeba/subset
-    flock /work/coord/train.lock nice -n 5 python benchmarks/gan_tuning.py resize smooth \
-        --steps 600 --every 300 --out /tmp/gan_tuning.jsonl
+    nice -n 5 python benchmarks/gan_tuning.py resize smooth \
+        --steps 600 --every 300 --out /tmp/gan_tuning.jsonl --record benchmarks/gan_tuning.json
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -61,6 +67,24 @@ VARIANTS = {
         TANH, label_smoothing=0.1, upsample="resize", d_learning_rate=2e-3, g_learning_rate=2e-5
     ),
 }
+#: What each variant changes, in words (the record's "change" column).
+CHANGES = {
+    "book_before": "old book GAN: sigmoid, 16-32-64-128, batch 64",
+    "plain": "tanh on [-1, 1]",
+    "smooth": "tanh on [-1, 1], label smoothing 0.1",
+    "resize": "smooth + resize-convolutions",
+    "resize_unsmoothed": "resize without label smoothing",
+    "resize_noise": "resize: instance noise 0.1, no smoothing",
+    "resize_ttur": "resize, lr D 4e-4 / G 1e-4",
+    "resize_g2": "resize, 2 G steps per batch",
+    "resize_sn": "resize + spectral norm in D",
+    "strong_d": "resize, lr D 2e-3 / G 2e-5",
+}
+#: The record's columns: each variant's last measurement.
+RECORD_FIELDS = (
+    "name", "seed", "change", "step", "batch", "images_seen",
+    "d_real", "d_fake", "det", "div", "sharp", "grid", "fd", "img_s",
+)  # fmt: skip
 N_EVAL = 512
 
 
@@ -83,6 +107,30 @@ def measure(x, faces, reference) -> dict:
         "grid": measures.grid_artefact_ratio(x, faces.test),
         "fd": m["frechet"],
     }
+
+
+def write_record(path, rows, n_train):
+    """Add ``rows`` (each variant's last measurement) to the dated record at ``path``, as one
+    more run (date, command, machine) that the rows name; an older row of the same variant
+    and seed is replaced."""
+    path = Path(path)
+    record = json.loads(path.read_text()) if path.exists() else {"runs": [], "rows": []}
+    record["runs"].append(
+        {
+            "date": datetime.date.today().isoformat(),
+            "command": shlex.join(["python", *sys.argv]),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        }
+    )
+    run = len(record["runs"]) - 1
+    keys = {(r["name"], r["seed"]) for r in rows}
+    record.update(benchmark="benchmarks/gan_tuning.py", profile="book", train_faces=n_train)
+    record["rows"] = [r for r in record["rows"] if (r["name"], r["seed"]) not in keys] + [
+        {"run": run, **{k: r[k] for k in RECORD_FIELDS}} for r in rows
+    ]
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
 
 
 def run(name, overrides, args, P, faces, reference):
@@ -116,6 +164,7 @@ def run(name, overrides, args, P, faces, reference):
             row = {
                 "name": name,
                 "seed": args.seed,
+                "change": CHANGES[name],
                 "step": step,
                 "batch": batch,
                 "images_seen": step * batch,
@@ -130,16 +179,19 @@ def run(name, overrides, args, P, faces, reference):
                     f.write(json.dumps(row) + "\n")
             if args.png:
                 save_grid(x, Path(args.png) / f"{name}_{step}.png")
+            self.last = row
 
     # "epochs" of --every batches: the monitor and the probe see each stretch
+    probe = Probe()
     model.fit(
         ds,
         epochs=args.steps // args.every,
         steps_per_epoch=args.every,
         verbose=0,
         shuffle=False,
-        callbacks=[monitor, Probe()],
+        callbacks=[monitor, probe],
     )
+    return probe.last
 
 
 def main():
@@ -152,6 +204,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=None, help="append the JSON lines to this file")
     ap.add_argument("--png", default=None, help="folder for sample grids")
+    ap.add_argument("--record", default=None, help="the dated record to add the last rows to")
     args = ap.parse_args()
     P = profiles.profile("book")
     faces = load_faces(P, verbose=False)
@@ -159,11 +212,14 @@ def main():
     reference = measures.SampleMeasures(faces.test, zoo.attribute_classifier(P).model)
     if args.png:
         Path(args.png).mkdir(parents=True, exist_ok=True)
+    last = []
     for name in args.variants:
         overrides = dict(VARIANTS[name])
         if name == "book_before":
             overrides["batch_size"] = 64
-        run(name, overrides, args, P, faces, reference)
+        last.append(run(name, overrides, args, P, faces, reference))
+    if args.record:
+        write_record(args.record, last, len(faces.train[: args.n] if args.n else faces.train))
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@ zoo goes through (a per-epoch log line and the wall time of each epoch).  And ho
 DC-GAN trains, is keyed in the model cache and reports: :func:`fit_gan` with a balance monitor
 (:class:`BalanceMonitor`) and per-batch D(G(z)); the cache's view of its config; a one-line
 summary of a stored history; and the book's face GAN recipe (:data:`FACE_RECIPE`,
-:func:`face_gan_config`, :func:`face_gan_schedule`).  Chapter XIII teaches the GAN itself
+:func:`face_gan_config`, :func:`face_gan_schedule`) with the record of the tuning runs behind
+it (:func:`tuning_record`).  Chapter XIII teaches the GAN itself
 (:mod:`vaecourse.gan`) and calls the monitor and the recipe.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -223,3 +226,20 @@ def face_gan_schedule(P) -> dict:
         "epochs": P.epochs,
         "batch_size": P.pick(ci=P.batch_size, book=32, full=P.batch_size),
     }
+
+
+#: The dated record of ``benchmarks/gan_tuning.py``'s runs (its ``--record``), in the repository.
+TUNING_RECORD = "benchmarks/gan_tuning.json"
+
+
+def tuning_record() -> dict:
+    """The record of the tuning runs behind :data:`FACE_RECIPE`: ``runs`` (date, command,
+    machine) and ``rows`` (one per variant and seed, the run it comes from in ``run``).  Read
+    from the repository; an installed package without it (Colab) fetches the repository's copy."""
+    path = Path(__file__).resolve().parents[2] / TUNING_RECORD
+    if not path.exists():
+        from .chapter import REPOSITORY
+
+        url = f"https://raw.githubusercontent.com/{REPOSITORY}/main/{TUNING_RECORD}"
+        path = Path(keras.utils.get_file("gan_tuning.json", url, cache_subdir="vaecourse"))
+    return json.loads(path.read_text(encoding="utf-8"))
