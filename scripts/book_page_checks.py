@@ -81,7 +81,10 @@ def live_explorer(ctx):
     if not changed:
         ctx.fail(f"live explorer: the slider moved to {value} but the face did not change")
     decodes = d.execute_script("return vaeExplorer.decodes")
-    d.find_element(By.CSS_SELECTOR, '.vae-explorer [data-control="random"]').click()
+    random = d.find_element(By.CSS_SELECTOR, '.vae-explorer [data-control="random"]')
+    # again: the full-page screenshot scrolls the page back up, under the sticky header
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", random)
+    random.click()
     ctx.wait_for(f"return vaeExplorer.decodes > {decodes} && !vaeExplorer.busy")
     if not d.execute_script(pixels):
         ctx.fail("live explorer: the random-face button did not change the face")

@@ -202,3 +202,33 @@ def test_chapter_xiv_page_carries_the_switches_and_the_browser_check_flips_one()
 
     hooks = book_page_checks.hooks_for("notebooks/19_beyond_the_series.html")
     assert [h.__name__ for h in hooks] == ["conditional_switches"]
+
+
+@pytest.mark.parametrize(
+    "stem, page_script",
+    [
+        ("15_latent_explorer", "latent_explorer.js"),
+        ("19_beyond_the_series", "conditional_explorer.js"),
+    ],
+)
+def test_each_live_page_loads_the_shared_helper_first(stem, page_script):
+    """Both live decoders take the runtime, the panel and the decoding loop from one helper
+    (explorer_page.js): each page loads it before its own script (``defer`` keeps the order),
+    and neither page script carries a copy of what the helper holds."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(bx.ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    scripts = re.findall(r'<script defer src="\.\./([^"]+)"></script>', markdown)
+    helper, own = "explorer/explorer_page.js", f"explorer/{page_script}"
+    assert helper in scripts and own in scripts
+    assert scripts.index(helper) < scripts.index(own)
+    for src in scripts:  # the site's explorer/ and vendor/ folders are book/_vendor/'s
+        assert (bx.BOOK_FOLDER.parent / src).is_file(), src
+    text = (bx.BOOK_FOLDER / page_script).read_text(encoding="utf-8")
+    assert "window.vaeExplorerPage" in text
+    shared = (bx.BOOK_FOLDER / "explorer_page.js").read_text(encoding="utf-8")
+    for name in re.findall(r"^  (?:async )?function (\w+)\(", shared, re.M):
+        assert not re.search(rf"function {name}\(", text), f"{page_script} defines {name} again"

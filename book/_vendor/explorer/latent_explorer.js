@@ -1,11 +1,7 @@
 // The live latent-space explorer of the chapter "Exploring the latent space".
 //
-// Python trained the face VAE, encoded faces and exported the decoder
-// (vaecourse.kit.browser_explorer); here the reader's browser only decodes: onnxruntime-web
-// runs the ONNX decoder in WebAssembly, once per move of a control.  Everything arrives through
-// <script> tags -- window.ort (the runtime), window.ORT_WASM (its binary and glue) and
-// window.VAECOURSE_EXPLORER (model and directions) -- because a book opened from disk (file://)
-// may not fetch() files.
+// The runtime, the panel and the decoding loop are explorer_page.js's (loaded first); the data
+// arrive as window.VAECOURSE_EXPLORER (model and directions, vaecourse.kit.browser_explorer).
 //
 // The latent point is built as in the Python explorer (vaecourse.explorer.LatentExplorer.z):
 // start at face A, move towards face B by t, add steps along the principal directions (in
@@ -14,39 +10,14 @@
 (function () {
   "use strict";
 
-  const SCALE = 4; // the 64x64 canvas is shown 4 times larger, pixelated
+  const kit = window.vaeExplorerPage;
   const state = { a: 0, b: 1, t: 0, radius: 1, axes: [], attributes: {} };
   const api = { ready: null, decodes: 0, busy: false, error: null, lastMs: null };
   window.vaeExplorer = api; // for the reader's console and the book's browser check
 
-  // ---- data: base64 -> bytes, gunzipped by the browser's own DecompressionStream ----------
-  async function gunzipBase64(text) {
-    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-
-  async function startRuntime(data) {
-    const wasm = window.ORT_WASM;
-    ort.env.wasm.numThreads = 1; // a book page is not cross-origin isolated: no threads
-    ort.env.wasm.wasmBinary = await gunzipBase64(wasm.wasm_gzip_base64);
-    // the runtime import()s its glue module; from memory, through a blob: URL
-    const glue = new Blob([wasm.glue_mjs], { type: "text/javascript" });
-    ort.env.wasm.wasmPaths = { mjs: URL.createObjectURL(glue) };
-    const model = await gunzipBase64(data.model.onnx_gzip_base64);
-    return ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  }
-
   // ---- latent arithmetic (plain arrays of z_dim numbers) ---------------------------------
   function addScaled(z, v, s) {
     for (let i = 0; i < z.length; i++) z[i] += s * v[i];
-  }
-
-  function gaussian() {
-    // Box-Muller: one draw from N(0, 1)
-    let u = 0;
-    while (u === 0) u = Math.random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
   }
 
   function norm(z, centre) {
@@ -66,58 +37,24 @@
     return z.map((x, i) => data.centre[i] + state.radius * (x - data.centre[i]));
   }
 
-  // ---- decoding and drawing ---------------------------------------------------------------
   async function decode(session, data, z) {
     const input = new ort.Tensor("float32", Float32Array.from(z), [1, z.length]);
     const out = await session.run({ [data.model.input]: input });
     return out[data.model.output].data; // (1, height, width, channels), channels last
   }
 
-  function draw(canvas, data, pixels) {
-    const { height, width, channels, activation } = data.image;
-    const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(width, height);
-    for (let p = 0; p < width * height; p++) {
-      for (let c = 0; c < 3; c++) {
-        let v = pixels[p * channels + (channels === 1 ? 0 : c)];
-        if (activation === "tanh") v = (v + 1) / 2;
-        img.data[4 * p + c] = Math.round(255 * Math.min(1, Math.max(0, v)));
-      }
-      img.data[4 * p + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-  }
-
   // ---- the controls -------------------------------------------------------------------------
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-
   function slider(parent, control, label, min, max, step, value, onInput, title) {
-    const row = el("label", { class: "vx-row", title: title || "" });
-    const input = el("input", { type: "range", min, max, step, value, "data-control": control });
-    const out = el("output", {}, Number(value).toFixed(2));
+    const row = kit.el("label", { class: "vx-row", title: title || "" });
+    const input = kit.el("input", { type: "range", min, max, step, value, "data-control": control });
+    const out = kit.el("output", {}, Number(value).toFixed(2));
     input.addEventListener("input", () => {
       out.textContent = Number(input.value).toFixed(2);
       onInput(Number(input.value));
     });
-    row.append(el("span", { class: "vx-label" }, label), input, out);
+    row.append(kit.el("span", { class: "vx-label" }, label), input, out);
     parent.append(row);
     return input;
-  }
-
-  function select(parent, control, label, options, value, onChange) {
-    const row = el("label", { class: "vx-row" });
-    const s = el("select", { "data-control": control });
-    options.forEach((text, i) => s.append(el("option", { value: i }, text)));
-    s.value = value;
-    s.addEventListener("change", () => onChange(Number(s.value)));
-    row.append(el("span", { class: "vx-label" }, label), s);
-    parent.append(row);
-    return s;
   }
 
   function build(root, data, session) {
@@ -126,63 +63,36 @@
     const randomSlot = faces.length;
     faces.push(data.faces[0].map(() => 0));
     const names = data.faces.map((_, i) => `face ${i + 1}`).concat(["random face"]);
+    const { canvas, readout, group } = kit.panel(root, data);
 
-    root.textContent = "";
-    root.classList.add("vx-live");
-    const canvas = el("canvas", { width: data.image.width, height: data.image.height });
-    canvas.style.width = `${SCALE * data.image.width}px`;
-    canvas.style.height = `${SCALE * data.image.height}px`;
-    const readout = el("div", { class: "vx-readout" });
-    const left = el("div", { class: "vx-image" });
-    const controls = el("div", { class: "vx-controls" });
-    left.append(canvas, readout);
-    root.append(left, controls);
-
-    let pending = false;
-    async function update() {
-      // one decode at a time; moves made meanwhile are merged into the next one
-      if (api.busy) { pending = true; return; }
-      api.busy = true;
-      try {
-        do {
-          pending = false;
-          const z = latentPoint(data, faces);
-          const t0 = performance.now();
-          draw(canvas, data, await decode(session, data, z));
-          api.lastMs = performance.now() - t0;
-          api.decodes += 1;
-          const r = data.radii;
-          readout.textContent =
-            `|z| = ${norm(z).toFixed(1)} (N(0, I) shell ${r.chi.toFixed(1)}, codes ` +
-            `${r.codes.toFixed(1)}) · from the centre ${norm(z, data.centre).toFixed(1)} ` +
-            `(codes ${r.codes_about_centre.toFixed(1)}) · decoded in ${api.lastMs.toFixed(1)} ms`;
-        } while (pending);
-      } catch (e) {
-        fail(root, e);
-      } finally {
-        api.busy = false;
-      }
-    }
+    let z = null;
+    const r = data.radii;
+    const update = kit.updater(api,
+      async () => {
+        z = latentPoint(data, faces);
+        kit.draw(canvas, data, await decode(session, data, z));
+      },
+      () => {
+        readout.textContent =
+          `|z| = ${norm(z).toFixed(1)} (N(0, I) shell ${r.chi.toFixed(1)}, codes ` +
+          `${r.codes.toFixed(1)}) · from the centre ${norm(z, data.centre).toFixed(1)} ` +
+          `(codes ${r.codes_about_centre.toFixed(1)}) · decoded in ${api.lastMs.toFixed(1)} ms`;
+      },
+      (e) => kit.fail(api, root, e, "explorer"));
 
     const inputs = [];
-    const group = (title) => {
-      const g = el("fieldset", { class: "vx-group" });
-      g.append(el("legend", {}, title));
-      controls.append(g);
-      return g;
-    };
     const g1 = group("Faces A → B");
-    const selA = select(g1, "a", "face A", names, state.a, (v) => { state.a = v; update(); });
-    select(g1, "b", "face B", names, state.b, (v) => { state.b = v; update(); });
+    const selA = kit.select(g1, "a", "face A", names, state.a, (v) => { state.a = v; update(); });
+    kit.select(g1, "b", "face B", names, state.b, (v) => { state.b = v; update(); });
     const tInput = slider(g1, "t", "A → B", 0, 1, 0.01, 0, (v) => { state.t = v; update(); });
-    const random = el("button", { type: "button", "data-control": "random" }, "random face");
+    const random = kit.el("button", { type: "button", "data-control": "random" }, "random face");
     random.title = "face A := a draw z ~ N(0, I) from the prior";
     random.addEventListener("click", () => {
-      faces[randomSlot] = faces[randomSlot].map(() => gaussian());
+      faces[randomSlot] = faces[randomSlot].map(() => kit.gaussian());
       state.a = randomSlot; selA.value = randomSlot;
       state.t = 0; tInput.value = 0; tInput.dispatchEvent(new Event("input"));
     });
-    const reset = el("button", { type: "button", "data-control": "reset" }, "reset");
+    const reset = kit.el("button", { type: "button", "data-control": "reset" }, "reset");
     reset.addEventListener("click", () => {
       for (const input of inputs) {
         input.value = input.dataset.control === "radius" ? 1 : 0;
@@ -212,40 +122,17 @@
       (v) => { state.radius = v; update(); },
       "1: where the codes are; an N(0, I) draw lies on the shell |z| ≈ √z_dim; 3-4: far out"));
 
-    api.decode = (z) => decode(session, data, z);
+    api.decode = (zz) => decode(session, data, zz);
     api.benchmark = async (n) => {
       // n decodes of fresh N(0, I) draws, one after another, as the sliders ask for them
-      const zs = Array.from({ length: n }, () => data.centre.map(() => gaussian()));
+      const zs = Array.from({ length: n }, () => data.centre.map(() => kit.gaussian()));
       const t0 = performance.now();
-      for (const z of zs) await decode(session, data, z);
+      for (const zz of zs) await decode(session, data, zz);
       return (performance.now() - t0) / n;
     };
     return update();
   }
 
-  function fail(root, error) {
-    api.error = String(error && error.message ? error.message : error);
-    root.classList.add("vx-failed");
-    root.append(el("p", { class: "vx-error" }, `The live explorer could not start: ${api.error}`));
-    console.error("latent explorer:", error);
-  }
-
-  async function main() {
-    const root = document.querySelector(".vae-explorer");
-    if (!root) return;
-    try {
-      const data = window.VAECOURSE_EXPLORER;
-      if (!data || !window.ort || !window.ORT_WASM) throw new Error("its data or runtime did not load");
-      const session = await startRuntime(data);
-      await build(root, data, session);
-    } catch (e) {
-      fail(root, e);
-    }
-  }
-
-  api.ready = new Promise((resolve) => {
-    const go = () => main().then(resolve);
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
-    else go();
-  });
+  if (!kit) api.error = "explorer_page.js did not load";
+  else kit.mount(api, ".vae-explorer", "VAECOURSE_EXPLORER", "explorer", build);
 })();
