@@ -38,10 +38,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(celeba.ENV_CELEBA, raising=False)
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # tests/conftest.py
 
 
 @pytest.fixture

@@ -29,10 +29,7 @@ def two_copies(tmp_path_factory):
     return a, b
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(celeba.ENV_CELEBA, raising=False)
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # tests/conftest.py
 
 
 def test_a_model_is_keyed_by_the_data_that_trained_it(two_copies, monkeypatch, capsys):

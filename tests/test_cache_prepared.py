@@ -12,12 +12,7 @@ import pytest
 from vaecourse.kit.data import celeba, store
 from vaecourse.kit.data.faces import load_synthetic, synthetic_folder
 
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAECOURSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(celeba.ENV_CELEBA, raising=False)
-    store.forget_verified()
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # tests/conftest.py
 
 
 def _zero_middle(path, nbytes):
