@@ -10,7 +10,8 @@ ONNX (Keras 3's own exporter, weights stored as float16), the centre and princip
 of the codes, attribute vectors, the typical radii and a few encoded faces.  One script and not
 separate files, because a book opened from disk (file://) may not ``fetch()`` anything, but it
 may run ``<script src=...>``.  The page element that reads it is
-``book/_vendor/explorer/latent_explorer.js``; onnxruntime-web, vendored in
+``book/_vendor/explorer/latent_explorer.js``, on what both live pages share,
+``book/_vendor/explorer/explorer_page.js`` (loaded first); onnxruntime-web, vendored in
 ``book/_vendor/vendor/onnxruntime-web/``, runs the decoder there.
 
 The conditional VAE of chapter XIV gets its own script the same way
