@@ -11,7 +11,7 @@ package (``npm pack``, unchanged but for the encoding):
   (``ort-wasm-simd-threaded.wasm``, the package's plain SIMD build: no JSEP/WebGPU, no
   asyncify) gzipped and base64-encoded, and its JavaScript glue (``ort-wasm-simd-threaded.mjs``)
   as text.  A page opened from disk (file://) may neither fetch() the binary nor import() the
-  glue as files; book/_vendor/explorer/latent_explorer.js hands both to the runtime from memory
+  glue as files; book/_vendor/explorer/explorer_page.js hands both to the runtime from memory
   (``ort.env.wasm.wasmBinary`` and a blob: URL for the glue).  The page runs one thread: a
   book is not cross-origin isolated, so the build's threads stay unused.
 * ``LICENSE`` -- the MIT license the package declares (it ships no license file).
