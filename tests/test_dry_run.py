@@ -248,7 +248,7 @@ def test_the_log_says_when_each_fit_ran_and_the_script_measures_outside_them(dry
 def test_budget_counts_nested_picks_and_split_long_arrays_at_full_size():
     budget = _script("full_budget")
     p = budget.picks(ROOT / "notebooks" / "20_several_gpus.ipynb")
-    assert p["STEPS"] == 20  # STEPS = min(P.pick(..., full=20), len(faces.train) // BATCH)
+    assert p["STEPS"] == 10  # STEPS = min(P.pick(..., full=10), len(faces.train) // BATCH)
     fit = {
         "model": "series_x",
         "image_shape": [96, 96, 3],
@@ -260,7 +260,7 @@ def test_budget_counts_nested_picks_and_split_long_arrays_at_full_size():
         "validation": None,
         "cost": {"flops": 1e8, "outputs": 1000, "params": 10},
     }
-    assert budget.fit_budget("20", fit, p)["images"] == 20 * 128  # STEPS global batches
+    assert budget.fit_budget("20", fit, p)["images"] == 10 * 128  # STEPS global batches
     one = 96 * 96 * 3 * 4
     n_val = budget.DRY_RUN["n_val"]
     p11 = budget.picks(ROOT / "notebooks" / "11_creating_faces.ipynb")
