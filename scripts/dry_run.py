@@ -15,6 +15,18 @@ from a dress rehearsal are keyed apart from real ones, see ``kit/model_cache.py`
 ``--json FILE`` writes the measurements and every ``fit`` a chapter made -- its model, the
 model's per-image cost at the real shapes, the images and epochs asked for -- which
 ``scripts/full_budget.py`` turns into the time and memory budget of each chapter.
+
+Memory is the kernel's resident memory plus the *private* memory of its child processes (e.g.
+chapter Scaling's two workers): the pages a child shares with the kernel, TensorFlow's
+libraries above all (about 0.4 GB per process), are counted once.  ``--without-onednn`` runs
+the kernel with TensorFlow's oneDNN operations off (``TF_ENABLE_ONEDNN_OPTS=0``): with them,
+TensorFlow's CPU allocator keeps the memory of its largest computation for the rest of the
+run (after two training steps of T2's model at batch 128 on a CPU: 3.6 GB resident, and
+``malloc_trim`` returns none of it; without oneDNN 1.5 GB, 1.1 GB after ``malloc_trim``).  On a GPU those computations -- a
+chapter's training, decoding and measuring -- hold GPU memory, not host memory, so for a
+chapter whose work runs on the GPU the rehearsal without oneDNN is the truer measure of the
+host memory a GPU run needs; a chapter that computes on the CPU on purpose (Scaling's two
+logical CPU devices) keeps it on.  The results say which (``"onednn"``).
 """
 
 from __future__ import annotations
@@ -65,15 +77,17 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _rss(self) -> int:
+        """The kernel's resident bytes plus its children's private ones (pages a child shares
+        with the kernel, such as TensorFlow's libraries, are the kernel's already)."""
         try:
             proc = psutil.Process(self.pid)
-            procs = [proc, *proc.children(recursive=True)]
+            total = proc.memory_info().rss
+            children = proc.children(recursive=True)
         except psutil.Error:
             return 0
-        total = 0
-        for p in procs:
+        for p in children:
             try:
-                total += p.memory_info().rss
+                total += p.memory_full_info().uss
             except psutil.Error:
                 pass
         return total
@@ -198,9 +212,17 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     ap.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
     ap.add_argument("--json", type=Path, help="write the measurements to this file")
+    ap.add_argument(
+        "--without-onednn",
+        action="store_true",
+        help="TensorFlow's oneDNN operations off: no CPU memory pool kept after a computation",
+    )
     args = ap.parse_args(argv)
     paths = chapter_paths(args.chapters)
     os.environ.update(VAECOURSE_PROFILE=args.profile, VAECOURSE_DRY_RUN="1", PYTHONHASHSEED="0")
+    if args.without_onednn:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     tmp = None
     if args.cache:
@@ -209,7 +231,11 @@ def main(argv=None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="vaecourse-dry-run-")
         os.environ["VAECOURSE_CACHE"] = tmp.name
     data = "CelebA from $VAECOURSE_CELEBA" if os.environ.get("VAECOURSE_CELEBA") else "synthetic"
-    print(f"[dry-run] profile {args.profile}, {data} faces, {len(paths)} chapter(s)", flush=True)
+    print(
+        f"[dry-run] profile {args.profile}, {data} faces, {len(paths)} chapter(s), "
+        f"oneDNN {'on' if onednn else 'off'}",
+        flush=True,
+    )
     results, start = [], time.monotonic()
     try:
         for path in paths:
@@ -217,6 +243,7 @@ def main(argv=None) -> int:
             # models an earlier chapter of this run cached are loaded, not trained (with
             # --cache, also those of earlier runs)
             r["cache_after"] = [x["chapter"] for x in results]
+            r["onednn"], r["children"] = onednn, "private"  # how it was measured (docstring)
             results.append(r)
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
