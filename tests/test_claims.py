@@ -41,6 +41,7 @@ GLUED_PROSE = {
     "14",
     "15",
     "17",
+    "19",
     "20",
 }
 CLAIMED = GLUED_PROSE
