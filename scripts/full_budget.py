@@ -17,8 +17,10 @@ these:
 * minutes = FLOPs / an effective throughput (:data:`GPUS`) + the chapter's other work, taken
   as its dress rehearsal's CPU seconds, else its wall time (measures and sampling at full
   counts, almost no training);
-* host RAM = the rehearsal's measured peak + every training array a chapter holds in memory,
-  at its full size (computed; memory-mapped data and tf.data pipelines cost page cache);
+* host RAM = the rehearsal's measured peak (outside the fits where measured) + every training
+  array and test-set-long array a chapter holds in memory, at its full size, + the measures'
+  working copy of the largest set it measures (computed; memory-mapped data and tf.data
+  pipelines cost page cache);
 * GPU memory = weights, gradients and Adam's two moments (16 bytes per parameter) + the
   layer outputs of one batch kept for the backward pass, x 3 for normalisation and activation
   copies, in 2-byte mixed precision + 1 GB for the CUDA context (an estimate).
@@ -149,7 +151,8 @@ TRAINING_SETS = {
 # per chapter, (their length under full, how many are alive together, image side, split),
 # read from the chapter's code (a pick such as N_TEST caps their length under full).
 # The budget adds what the rehearsal did not hold of them.
-# The counts are lower bounds: temporaries of NumPy expressions are not counted.  A fit's own
+# Temporaries are the measures' working copy below (a NumPy expression such as (a - b) ** 2 on
+# such a set holds two float32 temporaries, 8 bytes per value, less than it).  A fit's own
 # arrays are the fit's (fit_budget).
 TEST = FULL.n_val  # load_celeba: the test split holds up to n_val faces (CelebA has 19,962)
 
@@ -169,18 +172,43 @@ SPLIT_ARRAYS = {
         (_first("N_CODES", FULL.n_train), 1, 96, "n_train"),  # x_codes
     ],
     "16": [(_first("N_TEST"), 6, 96, "n_val")],  # test, val; VAE, GAN, 2 variants' samples
-    "17": [(_first("N_EVAL"), 7, 128, "n_val")],  # x_val, 2 reconstructions, 4 noisy decodings
+    # x_val, 2 reconstructions, 4 noisy decodings, the LOSS_FACTOR sweep's reconstructions,
+    # the masked faces and their 3 fillings, and the next share's 4 while those live (the
+    # decoded N_EVAL random codes are as many in the rehearsal: measured)
+    "17": [(_first("N_EVAL"), 16, 128, "n_val")],
     "18": [
         (_first("N_EVAL"), 6, 96, "n_val"),  # x_val, x_val01, 3 models' reconstructions, 1 more
         (_first("n_blur"), 33, 96, "n_val"),  # 16 decoded draws, stacked for their mean, x_b
     ],
     "19": [
         (_first("N_TEST"), 9, 96, "n_val"),  # x_test, 4 models' samples and reconstructions
-        (_first("N_ENC", FULL.n_train), 2, 96, "n_train"),  # a float copy, divided by 255
+        # the N_ENC training faces it encodes, 2,048 at a time: a float copy, divided by 255
+        (lambda p: min(p.get("N_ENC", FULL.n_train), 2048), 2, 96, "n_train"),
     ],
-    # val and Keras' copy of it for evaluate (n_val: a pick of how many, if the chapter has one)
-    "20": [(_first("n_val", TEST // FULL.batch_size * FULL.batch_size), 2, 96, "n_val")],
+    "20": [
+        # val and Keras' copy of it for evaluate: whole batches of the N_VAL first
+        (lambda p: _first("N_VAL")(p) // FULL.batch_size * FULL.batch_size, 2, 96, "n_val"),
+        # the STEPS global batches it trains on (the fit's own array is the fit's): the dataset
+        # made of them, and in each of the two worker processes the loaded array and its dataset
+        (lambda p: p.get("STEPS", 1) * FULL.batch_size, 5, 96, "n_train"),
+    ],
 }
+# The measures' working copy: the sharpness (Laplacian variance) of a set of float32 images
+# holds a float32 and a float64 copy of it, 12 bytes per value at its peak (measured), and
+# diversity a float32 copy of the reference set; a chapter measures one set at a time.  For
+# the chapters that measure images, the first set of SPLIT_ARRAYS is the largest one measured.
+MEASURE_BYTES = 12
+MEASURES = {"01", "02", "10", "11", "12", "13", "16", "17", "18", "19"}
+
+
+def measure_copy(number: str, p: dict) -> float:
+    """Bytes of the measures' working copy of the chapter's largest measured set beyond the
+    rehearsal's (:data:`MEASURE_BYTES` per value of the images)."""
+    if number not in MEASURES or not SPLIT_ARRAYS.get(number):
+        return 0.0
+    length, _, side, split = SPLIT_ARRAYS[number][0]
+    n = length(p)
+    return MEASURE_BYTES * max(n - DRY_RUN[split], 0) * side * side * 3
 
 
 def split_arrays(number: str, p: dict) -> float:
@@ -265,13 +293,14 @@ def chapter_budget(result: dict) -> dict:
     # host memory: the rehearsal's peak outside its fits where recorded (a GPU holds a fit's
     # activations), plus the training arrays and split-long arrays at their full size
     base = result.get("peak_rss_outside_fits_gb", result["peak_rss_gb"])
-    arrays = split_arrays(number, p) / 1e9
+    arrays = (split_arrays(number, p) + measure_copy(number, p)) / 1e9
     row = {
         "chapter": name.removesuffix(".ipynb"),
         "ok": result["ok"],
         "dry_seconds": result["seconds"],
         "dry_peak_gb": result["peak_rss_gb"],
         "dry_outside_gb": result.get("peak_rss_outside_fits_gb"),
+        "onednn": result.get("onednn"),
         "cpu_seconds": result.get("cpu_seconds"),
         "cpu_in_fits": result.get("cpu_seconds_in_fits"),
         "cache_after": [c[:2] for c in result.get("cache_after", [])],
@@ -314,8 +343,9 @@ def markdown(rows: list, source: str) -> str:
             cpu = f" ({r['cpu_seconds']:.0f} s CPU, {r['cpu_in_fits']:.0f} s in fits)"
         outside = r.get("dry_outside_gb")
         after = f", cache after {', '.join(r['cache_after'])}" if r.get("cache_after") else ""
+        onednn = ", oneDNN off" if r.get("onednn") is False else ""
         state = (
-            f"{r['dry_seconds']:.0f} s{cpu}{after}, {r['dry_peak_gb']:.1f} GB"
+            f"{r['dry_seconds']:.0f} s{cpu}{after}{onednn}, {r['dry_peak_gb']:.1f} GB"
             + (f" ({outside:.1f} GB outside fits)" if outside is not None else "")
             + ("" if r["ok"] else ", **failed**")
         )
@@ -338,20 +368,27 @@ def markdown(rows: list, source: str) -> str:
     )
     lines += [
         "",
-        f"*Rehearsal*: wall time and peak resident memory of the chapter's kernel under "
+        f"*Rehearsal*: wall time and peak memory of the chapter's kernel (resident, plus "
+        f"the private memory of its child processes) under "
         f"`VAECOURSE_DRY_RUN=1` on {source} (in a fresh model cache, or in the cache of the "
         f"chapters it names: their models are loaded, as in a run of the chapters in order), "
         f"and its peak outside the `fit` calls (on a GPU "
         f"a fit's activations and gradients are in GPU memory; on the CPU of a rehearsal they "
-        f"are in the kernel's). *Full-size arrays*: computed, the arrays a rehearsal holds "
-        f"smaller than `full` does: the training arrays a chapter keeps in memory, and the "
+        f"are in the kernel's). *oneDNN off*: rehearsed with TensorFlow's oneDNN operations "
+        f"off, whose CPU memory pool otherwise keeps the memory of the largest computation "
+        f"for the rest of the run (two training steps of T2's model at batch 128: 3.6 GB "
+        f"resident with oneDNN, 1.5 GB without), memory that a GPU run holds in GPU memory; "
+        f"the other rows keep that pool (an upper bound where the chapter computes on the "
+        f"GPU). *Full-size arrays*: computed, the "
+        f"arrays a rehearsal holds "
+        f"smaller than `full` does: the training arrays a chapter keeps in memory, the "
         f"float32 copies of test or validation faces and of images as many as those (the "
         f"rehearsal has {DRY_RUN['n_val']} of each), counted from the chapter's code, at their "
         f"full size (memory-mapped faces and tf.data pipelines cost no host memory of their "
-        f"own). *Host RAM*: the peak outside fits where measured, else the whole peak, plus "
-        f"the full-size arrays; an upper bound for a GPU run, since TensorFlow keeps the CPU "
-        f"memory of its largest computation after it (one training step of T2's model at "
-        f"batch 128 left 2.7 GB), which a GPU holds in GPU memory. *GPU memory* and the "
+        f"own), and the working copy of the largest set a chapter measures ("
+        f"{MEASURE_BYTES} bytes per pixel value: the float64 copy of the sharpness measure, "
+        f"measured). *Host RAM*: the peak outside fits where measured, else the whole peak, "
+        f"plus the full-size arrays. *GPU memory* and the "
         f"minutes are "
         f"estimates, not measurements: FLOPs counted from the models' layers, at an effective "
         f"{GPUS['T4'] / 1e12:.1f} TFLOP/s on a T4 (mixed_float16) and "
