@@ -43,7 +43,7 @@ from pathlib import Path
 import nbformat
 import psutil
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,7 +183,7 @@ def _rehearse(path: Path, timeout: int) -> dict:
                     if cell.cell_type == "code":
                         polled = [rss for _, rss in mem.samples[first:]] or [mem._rss()]
                         cells[index] = round(max(polled) / 1e9, 2)
-            except CellExecutionError as err:
+            except (CellExecutionError, CellTimeoutError) as err:  # a failure, or --timeout
                 error = str(err)[-3000:]
                 return _record(path, t0, mem, cells, ok=False, cell=index, error=error), mem
     return _record(path, t0, mem, cells, ok=True), mem
@@ -245,6 +245,10 @@ def main(argv=None) -> int:
             r["cache_after"] = [x["chapter"] for x in results]
             r["onednn"], r["children"] = onednn, "private"  # how it was measured (docstring)
             results.append(r)
+            if args.json:  # after every chapter: a later one that crashes loses nothing
+                args.json.write_text(
+                    json.dumps({"profile": args.profile, "results": results}, indent=1)
+                )
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
                 f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s ({r['cpu_seconds']:.0f} s CPU)  "
