@@ -140,8 +140,19 @@ TRAINING_SETS = {
         if fit["epochs_asked"] == p.get("EPOCHS_TIMED", -1) + 1
         else FULL.n_train
     ),
+    # the denoising and recolouring AEs train on N_TASK faces; the curse VAE on the training set
+    "13": lambda fit, p: (
+        p.get("N_TASK", FULL.n_train)
+        if fit["epochs_asked"] == p.get("TASK_EPOCHS")
+        else FULL.n_train
+    ),
     "17": lambda fit, p: 1024 if fit["epochs_asked"] == 1 else FULL.n_train,
-    "18": _pick("N_TRAIN", FULL.n_train),
+    # the short runs (normalisation on the latent layers, activation order) on N_SHORT faces
+    "18": lambda fit, p: (
+        p.get("N_SHORT", FULL.n_train)
+        if fit["epochs_asked"] == p.get("SHORT_EPOCHS")
+        else min(p.get("N_TRAIN", FULL.n_train), FULL.n_train)
+    ),
     "20": lambda fit, p: p.get("STEPS", 1) * FULL.batch_size,  # STEPS global batches
 }
 
