@@ -46,6 +46,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vaecourse.kit.files import write_json_atomic  # noqa: E402  (no TensorFlow in this process)
 
 
 def chapter_paths(names) -> list[Path]:
@@ -246,9 +249,7 @@ def main(argv=None) -> int:
             r["onednn"], r["children"] = onednn, "private"  # how it was measured (docstring)
             results.append(r)
             if args.json:  # after every chapter: a later one that crashes loses nothing
-                args.json.write_text(
-                    json.dumps({"profile": args.profile, "results": results}, indent=1)
-                )
+                write_json_atomic(args.json, {"profile": args.profile, "results": results})
             state = "ok" if r["ok"] else f"FAILED in cell {r['cell']}"
             print(
                 f"[dry-run] {path.name:34s} {r['seconds']:7.0f} s ({r['cpu_seconds']:.0f} s CPU)  "
@@ -268,8 +269,6 @@ def main(argv=None) -> int:
     total = time.monotonic() - start
     failed = [r["chapter"] for r in results if not r["ok"]]
     print(f"[dry-run] {len(results)} chapter(s) in {total:.0f} s; failed: {failed or 'none'}")
-    if args.json:
-        args.json.write_text(json.dumps({"profile": args.profile, "results": results}, indent=1))
     if failed or len(results) < len(paths):
         return 1
     return 0
